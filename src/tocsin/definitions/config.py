@@ -1,0 +1,812 @@
+"""Config schemas and the processing of config values against them.
+
+A config schema says what an op, resource, logger or executor accepts as config. Users write
+it in shorthand (``{"filename": str}``, ``[int]``) or with the explicit types here
+(``Field``, ``Shape``, ``Permissive``, ``Selector``, ``Noneable``, ``Array``, ``Enum``,
+``StringSource``/``IntSource``/``BoolSource``); ``convert_config_schema`` turns either into a
+``ConfigType``. ``process_config`` checks a value against a schema, fills defaults, reads
+environment variables (``{"env": "NAME"}`` and ``EnvVar``), and raises one
+``DagsterInvalidConfigError`` that lists every problem with its dotted path.
+
+Pydantic-backed ``Config`` classes live in ``config_class`` and are reached from here through
+the module ``__getattr__``, so importing this module does not import pydantic.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import enum as _py_enum
+import os
+import sys
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tocsin.errors import DagsterInvalidConfigError, DagsterInvalidDefinitionError
+
+__all__ = [
+    "Array",
+    "BoolSource",
+    "Config",
+    "ConfigType",
+    "Enum",
+    "EnumValue",
+    "EnvVar",
+    "Field",
+    "IntSource",
+    "Map",
+    "Noneable",
+    "Permissive",
+    "RunConfig",
+    "Selector",
+    "Shape",
+    "StringSource",
+    "config_to_instance",
+    "convert_config_schema",
+    "is_config_class",
+    "process_config",
+    "to_field",
+]
+
+_MAX_SHOWN = 120
+
+
+class _NoDefault:
+    def __repr__(self) -> str:
+        return "NO_DEFAULT"
+
+
+NO_DEFAULT: Any = _NoDefault()
+
+
+# --------------------------------------------------------------------------- environment
+
+
+class EnvVar(str):
+    """The name of an environment variable whose value config should use at run time.
+
+    ``EnvVar("DB_PASSWORD")`` is a ``str`` holding the variable's *name*; config processing
+    replaces it with the variable's value, and a variable that is not set is a config error.
+
+    Args:
+        name: the environment variable's name.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def int(cls, name: str) -> IntEnvVar:
+        """An environment variable read as an integer."""
+        return IntEnvVar(name)
+
+    @property
+    def env_var_name(self) -> str:
+        return str.__str__(self)
+
+    def get_value(self, default: str | None = None) -> str | None:
+        """The variable's current value, or ``default`` when it is not set."""
+        return os.environ.get(self.env_var_name, default)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.env_var_name!r})"
+
+
+class IntEnvVar(EnvVar):
+    """An environment variable whose value is parsed as an integer."""
+
+    __slots__ = ()
+
+    def get_value(self, default: Any = None) -> Any:
+        raw = os.environ.get(self.env_var_name)
+        return default if raw is None else int(raw)
+
+
+# --------------------------------------------------------------------------- processing state
+
+
+class _Pass:
+    """One processing pass: collects every error instead of stopping at the first."""
+
+    def __init__(self, *, resolve_env: bool = True):
+        self.errors: list[str] = []
+        self.resolve_env = resolve_env
+
+    def fail(self, path: tuple[str, ...], message: str) -> None:
+        self.errors.append(f"{_where(path)}: {message}")
+
+
+def _where(path: tuple[str, ...]) -> str:
+    if not path:
+        return "root"
+    text = ""
+    for part in path:
+        text += part if part.startswith("[") or not text else "." + part
+    return text
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    if len(text) > _MAX_SHOWN:
+        text = text[: _MAX_SHOWN - 3] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _quoted(names: Sequence[str]) -> str:
+    return ", ".join(repr(n) for n in names)
+
+
+# --------------------------------------------------------------------------- types
+
+
+class ConfigType:
+    """Base of every config type. ``describe()`` is how error messages name it."""
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def is_all_optional(self) -> bool:
+        """Whether an empty value is complete (every field has a default or is optional)."""
+        return False
+
+    def _process(self, value: Any, path: tuple[str, ...], run: _Pass) -> Any:
+        raise NotImplementedError
+
+    def _fail_type(self, value: Any, path: tuple[str, ...], run: _Pass) -> Any:
+        run.fail(path, f"expected {self.describe()}, got {_show(value)}.")
+        return value
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.describe()}>"
+
+
+class _AnyType(ConfigType):
+    def describe(self) -> str:
+        return "Any"
+
+    def _process(self, value: Any, path: tuple[str, ...], run: _Pass) -> Any:
+        return value
+
+
+class _Scalar(ConfigType):
+    def __init__(self, name: str, article: str, check: Any, parse: Any):
+        self.name = name
+        self.article = article
+        self._check = check
+        self._parse = parse
+
+    def describe(self) -> str:
+        return self.name
+
+    def _process(self, value: Any, path: tuple[str, ...], run: _Pass) -> Any:
+        if isinstance(value, EnvVar):
+            return self._from_env(value, value.env_var_name, path, run)
+        if not self._check(value):
+            return self._fail_type(value, path, run)
+        return float(value) if self.name == "Float" else value
+
+    def _from_env(self, original: Any, name: Any, path: tuple[str, ...], run: _Pass) -> Any:
+        if not isinstance(name, str) or not name:
+            run.fail(path, f"'env' must name an environment variable, got {_show(name)}.")
+            return original
+        if not run.resolve_env:
+            return original
+        raw = os.environ.get(name)
+        if raw is None:
+            run.fail(
+                path,
+                f"environment variable '{name}' is not set. Set it where the run executes, "
+                "or give the value in the config directly.",
+            )
+            return None
+        try:
+            return self._parse(raw)
+        except ValueError:
+            run.fail(
+                path, f"environment variable '{name}' is {raw!r}, which is not {self.article}."
+            )
+            return None
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no", ""):
+        return False
+    raise ValueError(raw)
+
+
+Int = _Scalar("Int", "an Int", _is_int, lambda raw: int(raw.strip()))
+Float = _Scalar("Float", "a Float", _is_number, lambda raw: float(raw.strip()))
+String = _Scalar("String", "a String", lambda v: isinstance(v, str), lambda raw: raw)
+Bool = _Scalar("Bool", "a Bool", lambda v: isinstance(v, bool), _parse_bool)
+AnyType = _AnyType()
+
+
+class _Source(ConfigType):
+    """A scalar given literally or read from the environment with ``{"env": "NAME"}``."""
+
+    def __init__(self, scalar: _Scalar):
+        self.scalar = scalar
+
+    def describe(self) -> str:
+        return f"{self.scalar.name} | {{env: String}}"
+
+    def _process(self, value: Any, path: tuple[str, ...], run: _Pass) -> Any:
+        if isinstance(value, Mapping):
+            if list(value) == ["env"]:
+                return self.scalar._from_env(value, value["env"], path, run)
+            run.fail(
+                path,
+                f"expected {self.describe()}, got {_show(value)}. To read an environment "
+                "variable write {'env': 'VARIABLE_NAME'}.",
+            )
+            return value
+        return self.scalar._process(value, path, run)
+
+
+StringSource = _Source(String)
+IntSource = _Source(Int)
+BoolSource = _Source(Bool)
+
+
+class Array(ConfigType):
+    """A list whose every element matches ``inner_type``."""
+
+    def __init__(self, inner_type: Any):
+        self.inner_type = convert_config_schema(inner_type, _what="Array element")
+
+    def describe(self) -> str:
+        return f"[{self.inner_type.describe()}]"
+
+    def _process(self, value: Any, path: tuple[str, ...], run: _Pass) -> Any:
+        if not isinstance(value, list | tuple):
+            return self._fail_type(value, path, run)
+        return [self.inner_type._process(v, (*path, f"[{i}]"), run) for i, v in enumerate(value)]
+
+
+class Noneable(ConfigType):
+    """``inner_type`` or ``None``; a field of this type is optional and defaults to None."""
+
+    def __init__(self, inner_type: Any):
+        self.inner_type = convert_config_schema(inner_type, _what="Noneable inner type")
+
+    def describe(self) -> str:
+        return f"{self.inner_type.describe()} | None"
+
+    def _process(self, value: Any, path: tuple[str, ...], run: _Pass) -> Any:
+        return None if value is None else self.inner_type._process(value, path, run)
+
+
+class Map(ConfigType):
+    """A dict with arbitrary keys of ``key_type`` and values of ``inner_type``."""
+
+    def __init__(self, key_type: Any, inner_type: Any, key_label_name: str | None = None):
+        keys = {str: String, int: Int, float: Float, bool: Bool}
+        resolved = keys.get(key_type, key_type)
+        if not isinstance(resolved, _Scalar):
+            raise DagsterInvalidDefinitionError(
+                f"Map keys must be str, int, float or bool, got {key_type!r}."
+            )
+        self.key_type = resolved
+        self.inner_type = convert_config_schema(inner_type, _what="Map value type")
+        self.key_label_name = key_label_name
+
+    def describe(self) -> str:
+        return f"{{{self.key_type.describe()}: {self.inner_type.describe()}}}"
+
+    def _process(self, value: Any, path: tuple[str, ...], run: _Pass) -> Any:
+        if not isinstance(value, Mapping):
+            return self._fail_type(value, path, run)
+        out = {}
+        for key, item in value.items():
+            if not self.key_type._check(key):
+                run.fail(path, f"key {_show(key)} is not {self.key_type.article}.")
+            out[key] = self.inner_type._process(item, (*path, str(key)), run)
+        return out
+
+
+class EnumValue:
+    """One value of an ``Enum``: written as ``config_value``, given to code as ``python_value``.
+
+    Args:
+        config_value: the string users write in config.
+        python_value: what code receives (``config_value`` when omitted).
+        description: shown in documentation.
+    """
+
+    def __init__(self, config_value: str, python_value: Any = None, description: str | None = None):
+        if not isinstance(config_value, str):
+            raise DagsterInvalidDefinitionError(
+                f"EnumValue config_value must be a str, got {_show(config_value)}."
+            )
+        self.config_value = config_value
+        self.python_value = config_value if python_value is None else python_value
+        self.description = description
+
+    def __repr__(self) -> str:
+        return f"EnumValue({self.config_value!r})"
+
+
+class Enum(ConfigType):
+    """One of a fixed set of string values.
+
+    Args:
+        name: the enum's name, used in error messages.
+        enum_values: the allowed ``EnumValue``s.
+    """
+
+    def __init__(self, name: str, enum_values: Sequence[EnumValue]):
+        if not enum_values or not all(isinstance(v, EnumValue) for v in enum_values):
+            raise DagsterInvalidDefinitionError(
+                f"Enum {name!r} needs a non-empty list of EnumValue, got {enum_values!r}."
+            )
+        self.given_name = name
+        self.enum_values = list(enum_values)
+        self._by_config = {v.config_value: v for v in self.enum_values}
+
+    @classmethod
+    def from_python_enum(cls, enum_type: type[_py_enum.Enum]) -> Enum:
+        """An Enum whose config values are the member names and python values the members."""
+        return cls(enum_type.__name__, [EnumValue(m.name, python_value=m) for m in enum_type])
+
+    @property
+    def config_values(self) -> list[str]:
+        return list(self._by_config)
+
+    def describe(self) -> str:
+        return f"{self.given_name} (one of {_quoted(self.config_values)})"
+
+    def _process(self, value: Any, path: tuple[str, ...], run: _Pass) -> Any:
+        if isinstance(value, _py_enum.Enum) and value.name in self._by_config:
+            value = value.name
+        if isinstance(value, str) and value in self._by_config:
+            return self._by_config[value].python_value
+        return self._fail_type(value, path, run)
+
+
+class _Fields(ConfigType):
+    """Shared behaviour of the dict-shaped types (Shape, Permissive, Selector)."""
+
+    def __init__(self, fields: Mapping[str, Any] | None, description: str | None = None):
+        if fields is not None and not isinstance(fields, Mapping):
+            raise DagsterInvalidDefinitionError(
+                f"{type(self).__name__} takes a dict of field name to schema, got {_show(fields)}."
+            )
+        self.fields: dict[str, Field] = {}
+        for name, schema in (fields or {}).items():
+            if not isinstance(name, str):
+                raise DagsterInvalidDefinitionError(
+                    f"Config field names must be strings, got {_show(name)} in "
+                    f"{type(self).__name__}."
+                )
+            self.fields[name] = to_field(schema, _what=f"field '{name}'")
+        self.description = description
+
+    def _describe_fields(self, sep: str) -> str:
+        parts = [
+            f"{n}{'' if f.is_required else '?'}: {f.config_type.describe()}"
+            for n, f in self.fields.items()
+        ]
+        return sep.join(parts)
+
+    def _unexpected(self, key: Any, path: tuple[str, ...], run: _Pass) -> None:
+        allowed = list(self.fields)
+        message = f"unexpected field {key!r}."
+        close = difflib.get_close_matches(str(key), allowed, n=1) if allowed else []
+        if close:
+            message += f" Did you mean {close[0]!r}?"
+        if allowed:
+            message += f" Fields allowed here: {_quoted(allowed)}."
+        else:
+            message += " No fields are allowed here."
+        run.fail(path, message)
+
+    def _process_fields(self, value: Any, path: tuple[str, ...], run: _Pass, extra: bool) -> Any:
+        if not isinstance(value, Mapping):
+            return self._fail_type(value, path, run)
+        out: dict[Any, Any] = {}
+        for name, field in self.fields.items():
+            sub = (*path, name)
+            if name in value:
+                if value[name] is None and field.default_provided:
+                    out[name] = field._fill(sub, run)
+                else:
+                    out[name] = field.config_type._process(value[name], sub, run)
+            elif field.default_provided:
+                out[name] = field._fill(sub, run)
+            elif field.is_required:
+                run.fail(
+                    path,
+                    f"missing required field {name!r} (expected {field.config_type.describe()}).",
+                )
+        for key, item in value.items():
+            if key in self.fields:
+                continue
+            if extra:
+                out[key] = item
+            else:
+                self._unexpected(key, path, run)
+        return out
+
+
+class Shape(_Fields):
+    """A dict with the given fields; unknown keys are errors.
+
+    Args:
+        fields: field name to schema (a ``Field`` or anything ``convert_config_schema`` takes).
+        description: shown in documentation.
+    """
+
+    @property
+    def is_all_optional(self) -> bool:
+        return all(not f.is_required for f in self.fields.values())
+
+    def describe(self) -> str:
+        return "{" + self._describe_fields(", ") + "}"
+
+    def _process(self, value: Any, path: tuple[str, ...], run: _Pass) -> Any:
+        return self._process_fields(value, path, run, extra=False)
+
+
+class Permissive(Shape):
+    """A dict with the given fields that also keeps any other keys, unchecked."""
+
+    def __init__(self, fields: Mapping[str, Any] | None = None, description: str | None = None):
+        super().__init__(fields, description)
+
+    def describe(self) -> str:
+        inner = self._describe_fields(", ")
+        return "{" + (inner + ", " if inner else "") + "...}"
+
+    def _process(self, value: Any, path: tuple[str, ...], run: _Pass) -> Any:
+        return self._process_fields(value, path, run, extra=True)
+
+
+class Selector(_Fields):
+    """A dict with exactly one of the given fields, for choosing one of several options."""
+
+    def __init__(self, fields: Mapping[str, Any], description: str | None = None):
+        super().__init__(fields, description)
+        if not self.fields:
+            raise DagsterInvalidDefinitionError("Selector needs at least one field.")
+
+    @property
+    def is_all_optional(self) -> bool:
+        return len(self.fields) == 1 and not next(iter(self.fields.values())).is_required
+
+    def describe(self) -> str:
+        return "one of {" + self._describe_fields(" | ") + "}"
+
+    def _process(self, value: Any, path: tuple[str, ...], run: _Pass) -> Any:
+        if not isinstance(value, Mapping):
+            return self._fail_type(value, path, run)
+        names = _quoted(list(self.fields))
+        if not value:
+            if self.is_all_optional:
+                name, field = next(iter(self.fields.items()))
+                return {name: field._fill((*path, name), run)}
+            run.fail(path, f"expected exactly one of {names}, got none.")
+            return value
+        if len(value) > 1:
+            run.fail(path, f"expected exactly one of {names}, got {len(value)}: {_quoted(value)}.")
+            return value
+        ((key, item),) = value.items()
+        if key not in self.fields:
+            self._unexpected(key, path, run)
+            return value
+        field = self.fields[key]
+        sub = (*path, key)
+        if item is None and field.default_provided:
+            return {key: field._fill(sub, run)}
+        return {key: field.config_type._process(item, sub, run)}
+
+
+# --------------------------------------------------------------------------- fields
+
+
+class Field:
+    """A config type with whether it is required, its default and a description.
+
+    Args:
+        config: the field's schema (anything ``convert_config_schema`` takes).
+        default_value: used when the value is missing; makes the field optional.
+        is_required: defaults to True unless there is a default or the type accepts an
+            empty value (Noneable, or a Shape whose fields are all optional).
+        description: shown in documentation.
+    """
+
+    def __init__(
+        self,
+        config: Any,
+        default_value: Any = NO_DEFAULT,
+        is_required: bool | None = None,
+        description: str | None = None,
+    ):
+        if isinstance(config, Field):
+            raise DagsterInvalidDefinitionError(
+                "Field(...) was given another Field; pass the config type instead."
+            )
+        self.config_type = convert_config_schema(config, _what="Field")
+        self.description = description
+        has_default = default_value is not NO_DEFAULT
+        if is_required and has_default:
+            raise DagsterInvalidDefinitionError(
+                f"A required Field cannot have a default_value (got {_show(default_value)}). "
+                "Drop is_required=True or the default."
+            )
+        if has_default:
+            self._check_default(default_value)
+        elif is_required is not True:
+            default_value = self._implicit_default()
+        self.default_value = default_value
+        self.is_required = is_required if is_required is not None else default_value is NO_DEFAULT
+
+    @property
+    def default_provided(self) -> bool:
+        return self.default_value is not NO_DEFAULT
+
+    def _implicit_default(self) -> Any:
+        if isinstance(self.config_type, Noneable):
+            return None
+        if isinstance(self.config_type, _Fields) and self.config_type.is_all_optional:
+            return {}
+        return NO_DEFAULT
+
+    def _check_default(self, default: Any) -> None:
+        run = _Pass(resolve_env=False)
+        self.config_type._process(copy.deepcopy(default), (), run)
+        if run.errors:
+            raise DagsterInvalidDefinitionError(
+                f"Invalid default_value {_show(default)} for a Field of type "
+                f"{self.config_type.describe()}:\n" + "\n".join(f"    {e}" for e in run.errors)
+            )
+
+    def _fill(self, path: tuple[str, ...], run: _Pass) -> Any:
+        value = copy.deepcopy(self.default_value)
+        if value is None and not isinstance(self.config_type, Noneable):
+            return None
+        return self.config_type._process(value, path, run)
+
+    def __repr__(self) -> str:
+        extra = "" if not self.default_provided else f", default_value={self.default_value!r}"
+        return f"Field({self.config_type.describe()}{extra}, is_required={self.is_required})"
+
+
+# --------------------------------------------------------------------------- conversion
+
+_PYTHON_TYPES: dict[Any, ConfigType] = {
+    int: Int,
+    float: Float,
+    str: String,
+    bool: Bool,
+    typing.Any: AnyType,
+}
+
+
+def is_config_class(obj: Any) -> bool:
+    """Whether ``obj`` is a ``Config`` subclass (without importing pydantic)."""
+    module = sys.modules.get("tocsin.definitions.config_class")
+    return module is not None and isinstance(obj, type) and issubclass(obj, module.Config)
+
+
+def convert_config_schema(schema: Any, *, _what: str = "config schema") -> Any:
+    """Turn a config schema in any accepted spelling into a ``ConfigType``.
+
+    Args:
+        schema: a python type (``str``, ``int``, ``float``, ``bool``, ``list``, ``dict``,
+            ``typing.Any``), ``{"name": schema}``, ``[schema]``, ``{str: schema}``, a
+            ``Field``, a ``Config`` subclass or a ``ConfigType``; ``None`` means no schema.
+
+    Returns:
+        The ``ConfigType``, or ``None`` when ``schema`` is None (any value is accepted).
+
+    Raises:
+        DagsterInvalidDefinitionError: ``schema`` is not a config schema.
+    """
+    if schema is None:
+        return None
+    if isinstance(schema, ConfigType):
+        return schema
+    if isinstance(schema, Field):
+        return schema.config_type
+    if is_config_class(schema):
+        return schema.to_config_schema()
+    if isinstance(schema, type) and issubclass(schema, _py_enum.Enum):
+        return Enum.from_python_enum(schema)
+    if _is_hashable(schema) and schema in _PYTHON_TYPES:
+        return _PYTHON_TYPES[schema]
+    if schema is dict:
+        return Permissive()
+    if schema is list:
+        return Array(AnyType)
+    if isinstance(schema, Mapping):
+        return _convert_mapping(schema, _what)
+    if isinstance(schema, list):
+        if len(schema) != 1:
+            raise DagsterInvalidDefinitionError(
+                f"List shorthand for {_what} must hold exactly one element type, like [str]; "
+                f"got {schema!r}."
+            )
+        return Array(schema[0])
+    converted = _convert_generic(schema)
+    if converted is not None:
+        return converted
+    raise DagsterInvalidDefinitionError(
+        f"Invalid {_what}: {_show(schema)} is not a config schema. Use a python type (str, "
+        "int, float, bool, list, dict), a dict of field schemas, [type], Field, Shape, "
+        "Permissive, Selector, Noneable, Array, Enum or a Config class."
+    )
+
+
+def _is_hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _convert_mapping(schema: Mapping[Any, Any], what: str) -> ConfigType:
+    keys = list(schema)
+    if len(keys) == 1 and keys[0] in (str, int, float, bool):
+        return Map(keys[0], schema[keys[0]])
+    return Shape(schema)
+
+
+def _convert_generic(schema: Any) -> ConfigType | None:
+    origin = typing.get_origin(schema)
+    args = typing.get_args(schema)
+    if origin in (list, Sequence) and len(args) == 1:
+        return Array(args[0])
+    if origin in (dict, Mapping) and len(args) == 2:
+        return Map(args[0], args[1])
+    if origin in (typing.Union, types.UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1:
+            return Noneable(rest[0])
+    return None
+
+
+def to_field(schema: Any, *, _what: str = "config schema") -> Field:
+    """``schema`` as a ``Field`` (a ``Field`` is returned as is); composes run-config schemas."""
+    if isinstance(schema, Field):
+        return schema
+    if schema is None:
+        return Field(AnyType, is_required=False)
+    return Field(convert_config_schema(schema, _what=_what))
+
+
+# --------------------------------------------------------------------------- processing
+
+
+def process_config(
+    schema: Any,
+    value: Any,
+    *,
+    path: tuple[str, ...] = (),
+    preamble: str = "Invalid config.",
+) -> Any:
+    """Validate ``value`` against ``schema``, fill defaults and read environment variables.
+
+    Args:
+        schema: anything ``convert_config_schema`` takes, or a ``Field``; None accepts any value.
+        value: the config value. ``None`` counts as missing (so defaults apply).
+        path: where the value sits in a larger config, prefixed to every error's path.
+        preamble: the first line of the error message.
+
+    Returns:
+        The processed value: defaults filled, environment variables read, enums mapped.
+
+    Raises:
+        DagsterInvalidConfigError: with one message per problem.
+    """
+    if schema is None:
+        return value
+    field = to_field(schema)
+    run = _Pass()
+    path = tuple(path)
+    if value is None:
+        if field.default_provided:
+            result = field._fill(path, run)
+        elif isinstance(field.config_type, _Fields | Map):
+            result = field.config_type._process({}, path, run)
+        else:
+            result = field.config_type._process(None, path, run)
+    else:
+        result = field.config_type._process(value, path, run)
+    if run.errors:
+        raise DagsterInvalidConfigError(preamble, errors=run.errors, config_value=value)
+    return result
+
+
+# --------------------------------------------------------------------------- run config
+
+
+class RunConfig:
+    """Run config built from python objects; ``to_config_dict()`` gives the plain dict.
+
+    Args:
+        ops: op name to a ``Config`` instance or a plain dict (``{"config": ...}``).
+        resources: resource key to a ``Config`` instance or a plain dict.
+        loggers: logger name to a plain dict.
+        execution: the executor's config dict.
+    """
+
+    def __init__(
+        self,
+        ops: Mapping[str, Any] | None = None,
+        resources: Mapping[str, Any] | None = None,
+        loggers: Mapping[str, Any] | None = None,
+        execution: Mapping[str, Any] | None = None,
+    ):
+        for name, arg in (("ops", ops), ("resources", resources), ("loggers", loggers)):
+            if arg is not None and not isinstance(arg, Mapping):
+                raise DagsterInvalidDefinitionError(
+                    f"RunConfig({name}=...) takes a dict keyed by name, got {_show(arg)}."
+                )
+        if execution is not None and not isinstance(execution, Mapping):
+            raise DagsterInvalidDefinitionError(
+                f"RunConfig(execution=...) takes a dict, got {_show(execution)}."
+            )
+        self.ops = dict(ops or {})
+        self.resources = dict(resources or {})
+        self.loggers = dict(loggers or {})
+        self.execution = dict(execution or {})
+
+    def to_config_dict(self) -> dict[str, Any]:
+        """The run config as plain dicts; ``Config`` objects become ``{"config": {...}}``."""
+        return {
+            "loggers": _plain(self.loggers),
+            "resources": {k: _entry(v) for k, v in self.resources.items()},
+            "ops": {k: _entry(v) for k, v in self.ops.items()},
+            "execution": _plain(self.execution),
+        }
+
+    def __repr__(self) -> str:
+        return f"RunConfig({self.to_config_dict()!r})"
+
+
+def _entry(value: Any) -> Any:
+    if hasattr(value, "_as_config_dict") and not isinstance(value, type):
+        return {"config": value._as_config_dict()}
+    return _plain(value)
+
+
+def _plain(value: Any) -> Any:
+    """Config objects, ``EnvVar``s and enum members in ``value`` turned into plain data."""
+    if hasattr(value, "_as_config_dict") and not isinstance(value, type):
+        return value._as_config_dict()
+    if isinstance(value, EnvVar):
+        return {"env": value.env_var_name}
+    if isinstance(value, _py_enum.Enum):
+        return value.name
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------- lazy pydantic part
+
+_LAZY = {"Config", "PermissiveConfig", "config_to_instance"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from tocsin.definitions import config_class
+
+        return getattr(config_class, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
