@@ -22,14 +22,16 @@ import sys
 import types
 import typing
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tocsin.errors import DagsterInvalidConfigError, DagsterInvalidDefinitionError
+
+if TYPE_CHECKING:  # the pydantic-backed part loads on first use, see __getattr__
+    pass
 
 __all__ = [
     "Array",
     "BoolSource",
-    "Config",
     "ConfigType",
     "Enum",
     "EnumValue",
@@ -43,7 +45,6 @@ __all__ = [
     "Selector",
     "Shape",
     "StringSource",
-    "config_to_instance",
     "convert_config_schema",
     "is_config_class",
     "process_config",
