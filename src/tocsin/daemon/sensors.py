@@ -1,0 +1,234 @@
+"""The sensor loop: one pass per ``SensorLoop.tick(now)``.
+
+Each running sensor whose ``minimum_interval_seconds`` has passed since its previous tick is
+evaluated in its code location (a worker process, with a time limit), then the tick, the new
+runs and the cursor are written in one transaction (``instance.ticks.write_tick``), then the
+new runs are submitted. Runs left NOT_STARTED by a crash between commit and submit are
+submitted at the start of the next pass.
+
+Settings read: ``max_workers`` (sensors evaluated in parallel, default 4) and
+``evaluation_timeout`` (seconds; a sensor's own ``evaluation_timeout`` wins; default 60).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from tocsin.daemon.common import (
+    TickOutcome,
+    TickReport,
+    build_runs,
+    drop_used_keys,
+    find_unsubmitted,
+    fresh_state,
+    instigator_id,
+    is_running,
+    state_after_tick,
+)
+from tocsin.model.errors_info import SerializableErrorInfo, serializable_error_info_from_exc
+from tocsin.model.tags import SENSOR_NAME_TAG
+from tocsin.model.ticks import InstigatorState, InstigatorType, Tick, TickStatus
+from tocsin.workspace.location import CodeLocation
+from tocsin.workspace.messages import SENSOR, Evaluation, InstigatorInfo
+
+EMPTY_RESULT = "Sensor function returned an empty result"
+
+
+class SensorLoop:
+    """Ticks the running sensors of some code locations.
+
+    Args:
+        instance: the instance that stores ticks, state and runs.
+        locations: the code locations whose sensors to tick.
+        coordinator: has ``submit(runs)``; takes the runs a tick made.
+        max_workers: how many sensors to evaluate at once.
+        evaluation_timeout: default time limit of one evaluation, in seconds.
+    """
+
+    def __init__(
+        self,
+        instance: Any,
+        locations: Sequence[CodeLocation],
+        coordinator: Any,
+        *,
+        max_workers: int = 4,
+        evaluation_timeout: float | None = None,
+    ):
+        self.instance = instance
+        self.locations = list(locations)
+        self.coordinator = coordinator
+        self.max_workers = max(1, max_workers)
+        self.evaluation_timeout = evaluation_timeout
+
+    def tick(self, now: datetime) -> TickReport:
+        report = TickReport(now=now)
+        due = self._due_sensors(now, report)
+        self._submit_leftovers(report, due)
+        if self.max_workers == 1 or len(due) <= 1:
+            outcomes = [self._tick_one(loc, info, state, now) for loc, info, state in due]
+        else:
+            with ThreadPoolExecutor(self.max_workers, thread_name_prefix="sensor") as pool:
+                futures = [pool.submit(self._tick_one, *item, now) for item in due]
+                outcomes = [f.result() for f in futures]
+        for outcome, submitted in outcomes:
+            report.outcomes.append(outcome)
+            report.submitted_run_ids.extend(submitted)
+        return report
+
+    # -- choosing what to tick -------------------------------------------------------------
+
+    def _due_sensors(self, now: datetime, report: TickReport):
+        due: list[tuple[CodeLocation, InstigatorInfo, InstigatorState]] = []
+        self._known_ids: list[str] = []
+        for location in self.locations:
+            infos = _sensors_of(location, report)
+            for info in infos:
+                origin = instigator_id(location.name, SENSOR, info.name)
+                self._known_ids.append(origin)
+                state = self.instance.ticks.get_instigator_state(origin)
+                if not is_running(info, state):
+                    continue
+                state = state or fresh_state(location.name, info)
+                if _is_due(info, state, now):
+                    due.append((location, info, state))
+        return due
+
+    def _submit_leftovers(self, report: TickReport, due: list[Any]) -> None:
+        leftovers = find_unsubmitted(self.instance, self._known_ids)
+        if leftovers:
+            self.coordinator.submit(leftovers)
+            report.submitted_run_ids.extend(r.run_id for r in leftovers)
+
+    # -- one sensor ------------------------------------------------------------------------
+
+    def _tick_one(
+        self, location: CodeLocation, info: InstigatorInfo, state: InstigatorState, now: datetime
+    ) -> tuple[TickOutcome, list[str]]:
+        ticks = self.instance.ticks
+        tick = ticks.create_tick(
+            Tick(
+                instigator_origin_id=state.origin_id,
+                instigator_name=info.name,
+                instigator_type=InstigatorType.SENSOR,
+                timestamp=now,
+            )
+        )
+        evaluation = location.evaluate_sensor(
+            info.name,
+            cursor=state.cursor,
+            last_tick_time=state.last_tick_timestamp,
+            last_run_key=state.last_run_key,
+            instance_ref=instance_ref_for(self.instance, location),
+            timeout=info.evaluation_timeout_seconds or self.evaluation_timeout,
+        )
+        return self._record(location, info, state, tick, evaluation, now)
+
+    def _record(self, location, info, state, tick: Tick, evaluation: Evaluation, now: datetime):
+        runs, problems = build_runs(
+            evaluation.run_requests,
+            origin_id=state.origin_id,
+            location=location,
+            tick_id=tick.tick_id,
+            system_tags={SENSOR_NAME_TAG: info.name},
+        )
+        error = evaluation.error or _problems_error(info.name, problems)
+        if error is not None:
+            return self._record_failure(state, tick, evaluation, error, now)
+        runs, _used = drop_used_keys(self.instance, state.origin_id, runs)
+        status = TickStatus.SUCCESS if runs else TickStatus.SKIPPED
+        skip = None if runs else (evaluation.skip_message or _skip_text(evaluation))
+        tick = tick.with_status(
+            status,
+            skip_reason=skip,
+            cursor=evaluation.cursor,
+            log_lines=evaluation.log_lines,
+            end_timestamp=now,
+        )
+        last_key = next((r.run_key for r in reversed(runs) if r.run_key), None)
+        new_state = state_after_tick(
+            state, now=now, status=status, cursor=evaluation.cursor, last_run_key=last_key
+        )
+        new_runs = self.instance.ticks.write_tick(tick, runs, evaluation.cursor, new_state)
+        report_reactions(self.instance, info.name, evaluation)
+        if new_runs:
+            self.coordinator.submit(new_runs)
+        run_ids = tuple(r.run_id for r in new_runs)
+        outcome = TickOutcome(state.origin_id, status, tick.tick_id, run_ids, skip_reason=skip)
+        return outcome, list(run_ids)
+
+    def _record_failure(self, state, tick: Tick, evaluation: Evaluation, error, now: datetime):
+        cursor = evaluation.cursor if evaluation.cursor_survives_error else state.cursor
+        tick = tick.with_status(
+            TickStatus.FAILURE,
+            error=error,
+            cursor=cursor,
+            log_lines=evaluation.log_lines,
+            end_timestamp=now,
+        )
+        new_state = state_after_tick(
+            state, now=now, status=TickStatus.FAILURE, cursor=cursor, last_run_key=None
+        )
+        self.instance.ticks.write_tick(tick, (), cursor, new_state)
+        if evaluation.cursor_survives_error:
+            report_reactions(self.instance, state.name, evaluation)
+        return TickOutcome(state.origin_id, TickStatus.FAILURE, tick.tick_id, error=error), []
+
+
+def _sensors_of(location: CodeLocation, report: TickReport) -> list[InstigatorInfo]:
+    try:
+        error = location.load_error()
+        if error is not None:
+            report.location_errors[location.name] = error
+            return []
+        return [i for i in location.list_instigators() if i.kind == SENSOR]
+    except Exception as exc:  # one broken location must not stop the others
+        report.location_errors[location.name] = serializable_error_info_from_exc(exc)
+        return []
+
+
+def _is_due(info: InstigatorInfo, state: InstigatorState, now: datetime) -> bool:
+    last = state.last_tick_timestamp
+    if last is None:
+        return True
+    interval = info.minimum_interval_seconds or 30
+    return (now - last).total_seconds() >= interval
+
+
+def _skip_text(evaluation: Evaluation) -> str | None:
+    if not evaluation.run_requests:
+        return EMPTY_RESULT
+    return "Every run key this tick asked for already has a run."
+
+
+def _problems_error(name: str, problems: list[str]) -> SerializableErrorInfo | None:
+    if not problems:
+        return None
+    message = f"Sensor {name!r} asked for runs the daemon cannot make: " + "; ".join(problems)
+    return SerializableErrorInfo(
+        message=message, stack=[], cls_name="DagsterInvalidDefinitionError"
+    )
+
+
+def instance_ref_for(instance: Any, location: CodeLocation) -> Any:
+    """What a location needs to open the instance: a ref for a worker, else the instance."""
+    from tocsin.workspace.location import InProcessLocation
+
+    if isinstance(location, InProcessLocation):
+        return instance
+    get_ref = getattr(instance, "get_ref", None)
+    return None if get_ref is None else get_ref()
+
+
+def report_reactions(instance: Any, sensor_name: str, evaluation: Evaluation) -> None:
+    """Write ``Sensor "<name>" acted on run status <STATUS> of run <id>.`` to each run."""
+    for reaction in evaluation.run_reactions:
+        run = instance.get_run_by_id(reaction.run_id)
+        if run is None:
+            continue
+        message = (
+            f'Sensor "{sensor_name}" acted on run status {reaction.status} of run {run.run_id}.'
+        )
+        instance.report_engine_event(message, run)

@@ -1,0 +1,250 @@
+"""Answers the daemon's questions about one loaded code location.
+
+Runs wherever user code is loaded: inside a worker process, or in-process for tests and the
+CLI preview. Every answer is plain data (``workspace/messages.py``). User code is called only
+through ``tocsin.automation.evaluate``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from tocsin.model.errors_info import SerializableErrorInfo, serializable_error_info_from_exc
+from tocsin.workspace.messages import (
+    RUNNING,
+    SCHEDULE,
+    SENSOR,
+    STOPPED,
+    Evaluation,
+    InstigatorInfo,
+    RunReaction,
+    RunRequestData,
+)
+
+
+class LocationHandler:
+    """Holds one location's definitions and answers requests against them.
+
+    Args:
+        load: returns the definitions object; called again by ``reload``.
+        instance_opener: opens the instance for an instance ref (None: no instance).
+    """
+
+    def __init__(
+        self, load: Callable[[], Any], instance_opener: Callable[[Any], Any] | None = None
+    ):
+        self._load = load
+        self._open_instance = instance_opener or _open_instance
+        self._instances: dict[str, Any] = {}
+        self.defs: Any = None
+        self.load_error: SerializableErrorInfo | None = None
+        self.reload()
+
+    def reload(self) -> None:
+        try:
+            self.defs = self._load()
+            self.load_error = None
+        except Exception as exc:  # a location that fails to load reports its traceback
+            self.defs = None
+            self.load_error = serializable_error_info_from_exc(exc)
+
+    # -- requests ------------------------------------------------------------------------
+
+    def list_instigators(self) -> list[InstigatorInfo]:
+        if self.defs is None:
+            return []
+        infos = [sensor_info(s) for s in getattr(self.defs, "sensors", None) or ()]
+        infos += [schedule_info(s) for s in getattr(self.defs, "schedules", None) or ()]
+        return infos
+
+    def list_jobs(self) -> list[str]:
+        if self.defs is None:
+            return []
+        return sorted(job.name for job in self.defs.get_all_job_defs())
+
+    def evaluate_sensor(
+        self,
+        name: str,
+        *,
+        cursor: str | None = None,
+        last_tick_time: datetime | None = None,
+        last_run_key: str | None = None,
+        instance_ref: Any = None,
+    ) -> Evaluation:
+        from tocsin.automation.context import build_sensor_context
+        from tocsin.automation.evaluate import evaluate_sensor
+
+        sensor_def = self.defs.get_sensor_def(name)
+        context = call_with_supported(
+            build_sensor_context,
+            instance=self._instance(instance_ref),
+            cursor=cursor,
+            last_tick_completion_time=None
+            if last_tick_time is None
+            else last_tick_time.timestamp(),
+            last_run_key=last_run_key,
+            sensor_name=name,
+            definitions=self.defs,
+        )
+        result = evaluate_sensor(sensor_def, context, wrap_errors=True)
+        return evaluation_from_result(result, default_job=_single_job(sensor_def))
+
+    def evaluate_schedule(
+        self, name: str, *, scheduled_time: datetime, instance_ref: Any = None
+    ) -> Evaluation:
+        from tocsin.automation.context import build_schedule_context
+        from tocsin.automation.evaluate import evaluate_schedule
+
+        schedule_def = self.defs.get_schedule_def(name)
+        context = call_with_supported(
+            build_schedule_context,
+            instance=self._instance(instance_ref),
+            scheduled_execution_time=scheduled_time,
+        )
+        result = evaluate_schedule(schedule_def, context, wrap_errors=True)
+        return evaluation_from_result(result, default_job=_single_job(schedule_def))
+
+    def _instance(self, ref: Any) -> Any:
+        if ref is None:
+            return None
+        key = repr(ref)
+        if key not in self._instances:
+            self._instances[key] = self._open_instance(ref)
+        return self._instances[key]
+
+    def close(self) -> None:
+        for instance in self._instances.values():
+            dispose = getattr(instance, "dispose", None)
+            if dispose is not None:
+                dispose()
+        self._instances.clear()
+
+
+def call_with_supported(fn: Callable[..., Any], **kwargs: Any) -> Any:
+    """Call ``fn`` with those of ``kwargs`` it accepts (context builders differ by kind)."""
+    import inspect
+
+    params = inspect.signature(fn).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return fn(**kwargs)
+    return fn(**{k: v for k, v in kwargs.items() if k in params})
+
+
+def _open_instance(ref: Any) -> Any:
+    from tocsin.instance.instance import DagsterInstance
+
+    return DagsterInstance.from_ref(ref)
+
+
+# -- definitions -> plain data ---------------------------------------------------------------
+
+
+def _status_value(status: Any, default: str) -> str:
+    if status is None:
+        return default
+    value = getattr(status, "value", status)
+    return RUNNING if str(value).upper() == RUNNING else STOPPED
+
+
+def _job_names(definition: Any) -> tuple[str, ...]:
+    targets = getattr(definition, "targets", None)
+    if callable(targets):
+        try:
+            names = [getattr(t, "name", t) for t in targets()]
+            return tuple(str(n) for n in names if n)
+        except Exception:  # an unresolved target must not hide the instigator
+            pass
+    name = getattr(definition, "job_name", None)
+    return (name,) if name else ()
+
+
+def _single_job(definition: Any) -> str | None:
+    names = _job_names(definition)
+    return names[0] if len(names) == 1 else None
+
+
+def sensor_info(sensor_def: Any) -> InstigatorInfo:
+    sensor_type = getattr(sensor_def, "sensor_type", None)
+    return InstigatorInfo(
+        name=sensor_def.name,
+        kind=SENSOR,
+        job_names=_job_names(sensor_def),
+        default_status=_status_value(getattr(sensor_def, "default_status", None), STOPPED),
+        minimum_interval_seconds=getattr(sensor_def, "minimum_interval_seconds", None) or 30,
+        evaluation_timeout_seconds=getattr(sensor_def, "evaluation_timeout", None),
+        sensor_type=None
+        if sensor_type is None
+        else str(getattr(sensor_type, "value", sensor_type)),
+        description=getattr(sensor_def, "description", None),
+    )
+
+
+def schedule_info(schedule_def: Any) -> InstigatorInfo:
+    cron = schedule_def.cron_schedule
+    return InstigatorInfo(
+        name=schedule_def.name,
+        kind=SCHEDULE,
+        job_names=_job_names(schedule_def),
+        default_status=_status_value(getattr(schedule_def, "default_status", None), STOPPED),
+        cron_schedule=cron if isinstance(cron, str) else tuple(cron),
+        execution_timezone=getattr(schedule_def, "execution_timezone", None) or "UTC",
+        description=getattr(schedule_def, "description", None),
+    )
+
+
+# -- evaluation results -> plain data ----------------------------------------------------------
+
+
+def _first(obj: Any, *names: str, default: Any = None) -> Any:
+    for name in names:
+        if hasattr(obj, name):
+            return getattr(obj, name)
+    return default
+
+
+def request_data(request: Any, default_job: str | None) -> RunRequestData:
+    selection = getattr(request, "asset_selection", None)
+    return RunRequestData(
+        run_key=getattr(request, "run_key", None),
+        job_name=getattr(request, "job_name", None) or default_job,
+        run_config=dict(getattr(request, "run_config", None) or {}),
+        tags={str(k): str(v) for k, v in (getattr(request, "tags", None) or {}).items()},
+        partition_key=getattr(request, "partition_key", None),
+        asset_selection=None if selection is None else [list(k.path) for k in selection],
+    )
+
+
+def _reaction(item: Any) -> RunReaction:
+    run = getattr(item, "dagster_run", None)
+    status = getattr(item, "run_status", None)
+    error = getattr(item, "error", None)
+    return RunReaction(
+        run_id=getattr(run, "run_id", None) or getattr(item, "run_id", ""),
+        status=str(getattr(status, "value", status)),
+        error=error if isinstance(error, SerializableErrorInfo) else None,
+    )
+
+
+def evaluation_from_result(result: Any, default_job: str | None = None) -> Evaluation:
+    """Turn ``automation.evaluate``'s result into an ``Evaluation``."""
+    error = _first(result, "error", "error_info")
+    if error is not None and not isinstance(error, SerializableErrorInfo):
+        error = (
+            serializable_error_info_from_exc(error)
+            if isinstance(error, BaseException)
+            else (SerializableErrorInfo(message=str(error), stack=[], cls_name=None))
+        )
+    lines = _first(result, "log_lines", "logs", "captured_log_lines", default=()) or ()
+    return Evaluation(
+        run_requests=tuple(request_data(r, default_job) for r in (result.run_requests or ())),
+        skip_message=_first(result, "skip_message", "skip_reason"),
+        cursor=_first(result, "cursor"),
+        cursor_survives_error=bool(_first(result, "cursor_survives_error", default=False)),
+        log_lines=tuple(str(line) for line in lines),
+        error=error,
+        run_reactions=tuple(
+            _reaction(r) for r in (_first(result, "dagster_run_reactions", default=()) or ())
+        ),
+    )
