@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 _MAX_SHOWN = 120
+_MAX_DESCRIBED = 160
 
 
 class _NoDefault:
@@ -134,6 +135,12 @@ def _show(value: Any) -> str:
     return f"{text} ({type(value).__name__})"
 
 
+def _short(description: str) -> str:
+    if len(description) > _MAX_DESCRIBED:
+        return description[: _MAX_DESCRIBED - 4] + " ...}"
+    return description
+
+
 def _quoted(names: Sequence[str]) -> str:
     return ", ".join(repr(n) for n in names)
 
@@ -156,7 +163,7 @@ class ConfigType:
         raise NotImplementedError
 
     def _fail_type(self, value: Any, path: tuple[str, ...], run: _Pass) -> Any:
-        run.fail(path, f"expected {self.describe()}, got {_show(value)}.")
+        run.fail(path, f"expected {_short(self.describe())}, got {_show(value)}.")
         return value
 
     def __repr__(self) -> str:
@@ -428,10 +435,8 @@ class _Fields(ConfigType):
             elif field.default_provided:
                 out[name] = field._fill(sub, run)
             elif field.is_required:
-                run.fail(
-                    path,
-                    f"missing required field {name!r} (expected {field.config_type.describe()}).",
-                )
+                expected = _short(field.config_type.describe())
+                run.fail(path, f"missing required field {name!r} (expected {expected}).")
         for key, item in value.items():
             if key in self.fields:
                 continue

@@ -480,3 +480,11 @@ def test_unknown_module_attribute():
 
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         _ = config_module.Nope
+
+
+def test_long_type_descriptions_are_shortened():
+    big = {f"field_number_{i}": Field(int, default_value=i) for i in range(30)}
+    (message,) = errors_of({"big": big}, {"big": 5})
+    assert message.startswith("big: expected {field_number_0?: Int")
+    assert " ...}, got 5 (int)." in message
+    assert len(message) < 250
