@@ -126,6 +126,11 @@ class DagsterLogManager:
             **kwargs: extra key-values for this record only; ``extra={...}`` is merged in,
                 ``exc_info=True`` appends the current traceback.
         """
+        self._emit(level, msg, args, kwargs)
+
+    def _emit(
+        self, level: int | str, msg: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
         number = coerce_log_level(level)
         message = str(msg) % args if args else str(msg)
         extra = self._extra(kwargs)
@@ -136,24 +141,24 @@ class DagsterLogManager:
         self._to_python(number, message, extra)
 
     def debug(self, msg: Any, *args: Any, **kwargs: Any) -> None:
-        self.log(logging.DEBUG, msg, *args, **kwargs)
+        self._emit(logging.DEBUG, msg, args, kwargs)
 
     def info(self, msg: Any, *args: Any, **kwargs: Any) -> None:
-        self.log(logging.INFO, msg, *args, **kwargs)
+        self._emit(logging.INFO, msg, args, kwargs)
 
     def warning(self, msg: Any, *args: Any, **kwargs: Any) -> None:
-        self.log(logging.WARNING, msg, *args, **kwargs)
+        self._emit(logging.WARNING, msg, args, kwargs)
 
     warn = warning
 
     def error(self, msg: Any, *args: Any, **kwargs: Any) -> None:
-        self.log(logging.ERROR, msg, *args, **kwargs)
+        self._emit(logging.ERROR, msg, args, kwargs)
 
     def exception(self, msg: Any, *args: Any, **kwargs: Any) -> None:
-        self.log(logging.ERROR, msg, *args, exc_info=True, **kwargs)
+        self._emit(logging.ERROR, msg, args, {**kwargs, "exc_info": True})
 
     def critical(self, msg: Any, *args: Any, **kwargs: Any) -> None:
-        self.log(logging.CRITICAL, msg, *args, **kwargs)
+        self._emit(logging.CRITICAL, msg, args, kwargs)
 
     fatal = critical
 
@@ -176,7 +181,8 @@ class DagsterLogManager:
         record_extra = {"tocsin_tags": dict(self._tags), "tocsin_extra": extra}
         for target in (self._base, *self._python_loggers):
             if target.isEnabledFor(level):
-                target.log(level, text, extra=record_extra)
+                # stacklevel points the record at the user's call, not at this module.
+                target.log(level, text, extra=record_extra, stacklevel=4)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
