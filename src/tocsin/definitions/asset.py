@@ -56,8 +56,9 @@ def dep_key(value: Any) -> AssetKey:
     """The key a ``deps`` entry names: a key, an ``AssetsDefinition``, spec or source asset."""
     if isinstance(value, AssetsDefinition):
         if len(value.keys) != 1:
+            names = sorted(k.to_user_string() for k in value.keys)
             raise DagsterInvalidDefinitionError(
-                f"Cannot pass a multi-asset with keys {sorted(k.to_user_string() for k in value.keys)} "
+                f"Cannot pass a multi-asset with keys {names} "
                 "to deps: pass its keys (or specs) one by one."
             )
         return value.key
