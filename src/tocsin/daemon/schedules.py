@@ -48,6 +48,9 @@ def latest_cron_time(info: InstigatorInfo, now: datetime) -> datetime | None:
     zone = info.execution_timezone or "UTC"
     cron = CronSchedule.parse(info.cron_schedule, timezone=zone)
     local = now.astimezone(ZoneInfo(zone))
+    at_or_before = getattr(cron, "prev_at_or_before", None)
+    if at_or_before is not None:
+        return at_or_before(local)
     return cron.prev_before(local + timedelta(microseconds=1))
 
 

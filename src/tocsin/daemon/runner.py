@@ -1,0 +1,116 @@
+"""The daemon runner: owns the clock, the sleeps, signals and heartbeats.
+
+It calls each loop's ``tick(now)`` once per iteration (``interval`` apart). A loop pass that
+raises is recorded (logged, and on the heartbeat as an error) and the runner carries on: this
+is the one ``except Exception`` of the daemon. SIGTERM/SIGINT let the in-flight pass finish
+(every tick is committed in one transaction, so stopping between passes loses nothing); a
+second signal abandons it, which is equally safe: an uncommitted tick simply never happened.
+
+Settings read: ``interval`` (seconds between passes, default 1).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from tocsin.daemon.common import TickReport
+from tocsin.model.errors_info import serializable_error_info_from_exc
+
+log = logging.getLogger("tocsin.daemon")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DaemonRunner:
+    """Runs loops forever (``run``) or once (``run_once``).
+
+    Args:
+        instance: used for heartbeats (``add_daemon_heartbeat`` when it has one).
+        loops: ``{name: loop}``; each loop has ``tick(now) -> TickReport``.
+        interval: seconds between passes.
+        clock: returns the current UTC time (tests pass a fake).
+    """
+
+    def __init__(
+        self,
+        instance: Any,
+        loops: dict[str, Any],
+        *,
+        interval: float = 1.0,
+        clock: Callable[[], datetime] = utc_now,
+        on_report: Callable[[str, TickReport], None] | None = None,
+    ):
+        self.instance = instance
+        self.loops = loops
+        self.interval = interval
+        self.clock = clock
+        self.on_report = on_report
+        self.stop_requested = threading.Event()
+        self.failures: list[tuple[str, Any]] = []
+
+    def run_once(self) -> dict[str, TickReport | None]:
+        """One pass of every loop at the current time."""
+        now = self.clock()
+        reports: dict[str, TickReport | None] = {}
+        for name, loop in self.loops.items():
+            reports[name] = self._pass(name, loop, now)
+        return reports
+
+    def _pass(self, name: str, loop: Any, now: datetime) -> TickReport | None:
+        errors: Sequence[Any] = ()
+        report = None
+        try:
+            report = loop.tick(now)
+        except Exception as exc:  # record the failed pass and carry on with the next
+            info = serializable_error_info_from_exc(exc)
+            self.failures.append((name, info))
+            log.error("The %s loop failed a pass; it will try again:\n%s", name, info)
+            errors = (info,)
+        if report is not None:
+            for location, error in report.location_errors.items():
+                log.warning("Code location %s could not be used:\n%s", location, error)
+            if self.on_report is not None:
+                self.on_report(name, report)
+        self._heartbeat(name, now, errors)
+        return report
+
+    def _heartbeat(self, name: str, now: datetime, errors: Sequence[Any]) -> None:
+        add = getattr(self.instance, "add_daemon_heartbeat", None)
+        if add is None:
+            return
+        from tocsin.storage.base import DaemonHeartbeat
+
+        try:
+            add(DaemonHeartbeat(timestamp=now, daemon_type=name, errors=tuple(errors)))
+        except Exception as exc:  # a heartbeat that cannot be written must not stop the loops
+            log.warning("Could not write the %s heartbeat: %s", name, exc)
+
+    def run(self) -> None:
+        """Pass after pass until ``stop()`` or a signal."""
+        self.install_signal_handlers()
+        while not self.stop_requested.is_set():
+            self.run_once()
+            self.stop_requested.wait(self.interval)
+
+    def stop(self) -> None:
+        self.stop_requested.set()
+
+    def install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def handle(signum: int, frame: Any) -> None:
+            if self.stop_requested.is_set():
+                raise KeyboardInterrupt  # second signal: abandon the in-flight pass
+            log.info("Stopping after the current pass (signal %s).", signum)
+            self.stop_requested.set()
+
+        signal.signal(signal.SIGTERM, handle)
+        signal.signal(signal.SIGINT, handle)
