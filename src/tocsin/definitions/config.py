@@ -544,7 +544,15 @@ class Field:
             raise DagsterInvalidDefinitionError(
                 "Field(...) was given another Field; pass the config type instead."
             )
-        self.config_type = convert_config_schema(config, _what="Field")
+        config_type = convert_config_schema(config, _what="Field")
+        if isinstance(config_type, _FieldType):  # a Field that went through conversion
+            inner = config_type.field
+            config_type = inner.config_type
+            if default_value is NO_DEFAULT and is_required is None:
+                default_value = inner.default_value
+                is_required = None if inner.default_provided else inner.is_required
+            description = description or inner.description
+        self.config_type = config_type
         self.description = description
         has_default = default_value is not NO_DEFAULT
         if is_required and has_default:
@@ -590,6 +598,27 @@ class Field:
         return f"Field({self.config_type.describe()}{extra}, is_required={self.is_required})"
 
 
+class _FieldType(ConfigType):
+    """A converted ``Field`` whose default or optionality must survive conversion.
+
+    ``convert_config_schema(Field(int, default_value=3))`` returns one, so that processing
+    the converted schema still fills 3 when the value is missing.
+    """
+
+    def __init__(self, field: Field):
+        self.field = field
+
+    @property
+    def is_all_optional(self) -> bool:
+        return not self.field.is_required
+
+    def describe(self) -> str:
+        return self.field.config_type.describe()
+
+    def _process(self, value: Any, path: tuple[str, ...], run: _Pass) -> Any:
+        return self.field.config_type._process(value, path, run)
+
+
 # --------------------------------------------------------------------------- conversion
 
 _PYTHON_TYPES: dict[Any, ConfigType] = {
@@ -626,7 +655,10 @@ def convert_config_schema(schema: Any, *, _what: str = "config schema") -> Any:
     if isinstance(schema, ConfigType):
         return schema
     if isinstance(schema, Field):
-        return schema.config_type
+        plain = Field(schema.config_type)
+        if (plain.is_required, plain.default_value) == (schema.is_required, schema.default_value):
+            return schema.config_type
+        return _FieldType(schema)
     if is_config_class(schema):
         return schema.to_config_schema()
     if isinstance(schema, type) and issubclass(schema, _py_enum.Enum):
@@ -689,6 +721,8 @@ def to_field(schema: Any, *, _what: str = "config schema") -> Field:
     """``schema`` as a ``Field`` (a ``Field`` is returned as is); composes run-config schemas."""
     if isinstance(schema, Field):
         return schema
+    if isinstance(schema, _FieldType):
+        return schema.field
     if schema is None:
         return Field(AnyType, is_required=False)
     return Field(convert_config_schema(schema, _what=_what))

@@ -488,3 +488,21 @@ def test_long_type_descriptions_are_shortened():
     assert message.startswith("big: expected {field_number_0?: Int")
     assert " ...}, got 5 (int)." in message
     assert len(message) < 250
+
+
+def test_converted_field_keeps_its_default_and_optionality():
+    converted = convert_config_schema(Field(int, default_value=3, description="n"))
+    assert converted.describe() == "Int"
+    assert process_config(converted, None) == 3
+    assert process_config(converted, 4) == 4
+    assert not to_field(converted).is_required
+    nested = Field(converted)
+    assert nested.default_value == 3
+    assert nested.description == "n"
+    assert process_config({"x": converted}, {}) == {"x": 3}
+    optional = convert_config_schema(Field(int, is_required=False))
+    assert process_config({"x": optional}, {}) == {}
+    assert convert_config_schema(Field(str)) is convert_config_schema(str)
+    assert process_config(convert_config_schema(Field(Noneable(int), default_value=5)), None) == 5
+    shape = Shape({"a": Field(int, default_value=1)})
+    assert convert_config_schema(Field(shape)) is shape
