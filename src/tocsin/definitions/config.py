@@ -506,7 +506,9 @@ class Selector(_Fields):
             run.fail(path, f"expected exactly one of {names}, got none.")
             return value
         if len(value) > 1:
-            run.fail(path, f"expected exactly one of {names}, got {len(value)}: {_quoted(value)}.")
+            run.fail(
+                path, f"expected exactly one of {names}, got {len(value)}: {_quoted(list(value))}."
+            )
             return value
         ((key, item),) = value.items()
         if key not in self.fields:
@@ -552,8 +554,8 @@ class Field:
                 default_value = inner.default_value
                 is_required = None if inner.default_provided else inner.is_required
             description = description or inner.description
-        self.config_type = config_type
-        self.description = description
+        self.config_type: ConfigType = config_type
+        self.description: str | None = description
         has_default = default_value is not NO_DEFAULT
         if is_required and has_default:
             raise DagsterInvalidDefinitionError(
@@ -564,8 +566,10 @@ class Field:
             self._check_default(default_value)
         elif is_required is not True:
             default_value = self._implicit_default()
-        self.default_value = default_value
-        self.is_required = is_required if is_required is not None else default_value is NO_DEFAULT
+        self.default_value: Any = default_value
+        self.is_required: bool = (
+            is_required if is_required is not None else default_value is NO_DEFAULT
+        )
 
     @property
     def default_provided(self) -> bool:
