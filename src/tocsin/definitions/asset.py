@@ -841,7 +841,13 @@ def multi_asset(
                 if group_name and spec.group_name is None:
                     spec = spec.replace_attributes(group_name=group_name)
                 out_specs[spec.key.to_python_identifier()] = (spec, spec.io_manager_key, None)
-        spec_deps = [d.asset_key for s, _, _ in out_specs.values() for d in s.deps]
+        own_keys = {s.key for s, _, _ in out_specs.values()}
+        spec_deps = [
+            d.asset_key
+            for s, _, _ in out_specs.values()
+            for d in s.deps
+            if d.asset_key not in own_keys
+        ]
         op_def, keys_by_input, dep_keys = build_asset_op(
             fn,
             op_name=op_name,
@@ -859,8 +865,9 @@ def multi_asset(
         for out_name, (spec, _, _) in out_specs.items():
             if internal_asset_deps and out_name in internal_asset_deps:
                 spec_deps_for_out = [coerce_key(k) for k in internal_asset_deps[out_name]]
-            elif spec.deps and specs:
-                spec_deps_for_out = [d.asset_key for d in spec.deps]
+            elif specs:
+                shared = [*keys_by_input.values(), *(dep_key(d) for d in deps or ())]
+                spec_deps_for_out = [*(d.asset_key for d in spec.deps), *shared]
             else:
                 spec_deps_for_out = all_upstream
             final_specs.append(spec.replace_attributes(deps=spec_deps_for_out))
