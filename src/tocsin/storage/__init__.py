@@ -1,0 +1,3 @@
+"""Storage: one schema, one interface per store, SQLite and PostgreSQL backends."""
+
+from __future__ import annotations

@@ -1,0 +1,373 @@
+"""One interface per store. The docstrings are the contract every backend keeps.
+
+``SqlStorage`` (``storage/sql.py``) implements all of them on SQLite and PostgreSQL. A plugin
+backend subclasses the ones it provides; a missing method fails when the class is constructed.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from tocsin.model.asset_key import AssetKey
+from tocsin.model.events import DagsterEventType, EventLogEntry, EventLogRecord, EventRecordsFilter
+from tocsin.model.run import DagsterRun, DagsterRunStatus, RunRecord, RunsFilter
+from tocsin.model.ticks import InstigatorState, InstigatorType, Tick, TickStatus
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A named lease: who holds it and until when."""
+
+    name: str
+    owner: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class DaemonHeartbeat:
+    """The last sign of life of one daemon loop."""
+
+    timestamp: datetime
+    daemon_type: str
+    daemon_id: str | None = None
+    errors: Sequence[Any] = ()
+
+
+class RunStore(ABC):
+    """Runs, their tags and their status."""
+
+    @abstractmethod
+    def add_run(self, run: DagsterRun) -> DagsterRun:
+        """Insert one run.
+
+        Raises:
+            StorageError: a run with this id, or with this (instigator, run key), exists.
+        """
+
+    @abstractmethod
+    def add_runs(self, runs: Sequence[DagsterRun]) -> list[DagsterRun]:
+        """Insert runs, skip those whose (instigator_id, run_key) exists; return the new ones.
+
+        Within the batch the first run with a key wins. One statement per chunk, never a
+        query per key.
+        """
+
+    @abstractmethod
+    def find_run_ids_for_keys(self, instigator_id: str, run_keys: Iterable[str]) -> dict[str, str]:
+        """Return ``{run_key: run_id}`` for those of ``run_keys`` that already have a run."""
+
+    @abstractmethod
+    def get_run_by_id(self, run_id: str) -> DagsterRun | None:
+        """The run with this id, or None."""
+
+    @abstractmethod
+    def get_runs(
+        self, filters: RunsFilter | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> list[DagsterRun]:
+        """Runs matching ``filters``, newest first.
+
+        Args:
+            filters: every field that is set must match.
+            limit: at most this many.
+            cursor: a run id; only runs created before it are returned.
+        """
+
+    @abstractmethod
+    def get_run_records(
+        self,
+        filters: RunsFilter | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        ascending: bool = False,
+    ) -> list[RunRecord]:
+        """Like ``get_runs`` with storage ids and timestamps."""
+
+    @abstractmethod
+    def get_runs_count(self, filters: RunsFilter | None = None) -> int:
+        """How many runs match ``filters``."""
+
+    @abstractmethod
+    def update_run_status(
+        self,
+        run_id: str,
+        status: DagsterRunStatus,
+        *,
+        start_time: float | None = None,
+        end_time: float | None = None,
+    ) -> DagsterRun:
+        """Move a run to ``status`` (and set its start/end times when given).
+
+        Raises:
+            DagsterRunNotFoundError: no run has this id.
+        """
+
+    @abstractmethod
+    def add_run_tags(self, run_id: str, tags: Mapping[str, str]) -> DagsterRun:
+        """Add or overwrite tags of a run.
+
+        Raises:
+            DagsterRunNotFoundError: no run has this id.
+        """
+
+    @abstractmethod
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run, its tags and its events. Deleting a missing run does nothing."""
+
+    @abstractmethod
+    def claim_queued_runs(self, limit: int, status: DagsterRunStatus) -> list[DagsterRun]:
+        """Move up to ``limit`` QUEUED runs, oldest first, to ``status`` and return them.
+
+        Two callers at once never get the same run.
+        """
+
+
+class EventLog(ABC):
+    """The append-only event log and the asset indexes kept beside it."""
+
+    @abstractmethod
+    def store_event(self, entry: EventLogEntry) -> EventLogEntry:
+        """Append an entry; return it with its ``storage_id`` (global, increasing)."""
+
+    @abstractmethod
+    def store_events(self, entries: Sequence[EventLogEntry]) -> list[EventLogEntry]:
+        """Append entries in order in one transaction; return them with storage ids."""
+
+    @abstractmethod
+    def get_logs_for_run(
+        self, run_id: str, of_type: Iterable[DagsterEventType] | None = None, after: int = -1
+    ) -> list[EventLogEntry]:
+        """A run's entries in order, optionally only of some types and after a storage id."""
+
+    @abstractmethod
+    def get_event_records(
+        self, records_filter: EventRecordsFilter, limit: int | None = None, ascending: bool = False
+    ) -> list[EventLogRecord]:
+        """Records matching the filter, newest first unless ``ascending``."""
+
+    @abstractmethod
+    def get_event_records_after(
+        self, storage_id: int, event_types: Iterable[DagsterEventType], limit: int | None = None
+    ) -> list[EventLogRecord]:
+        """Records of these types with a storage id greater than ``storage_id``, oldest first."""
+
+    @abstractmethod
+    def get_latest_materialization_event(
+        self, asset_key: AssetKey, partition: str | None = None
+    ) -> EventLogEntry | None:
+        """The newest materialization of an asset (or of one partition of it), or None."""
+
+    @abstractmethod
+    def get_latest_materialization_ids(self, asset_key: AssetKey) -> dict[str, int]:
+        """``{partition: storage id}`` of the newest materialization of each partition."""
+
+    @abstractmethod
+    def get_asset_keys(self, prefix: Sequence[str] | None = None) -> list[AssetKey]:
+        """Every asset that has a materialization or observation, sorted."""
+
+    @abstractmethod
+    def wipe_assets(self, asset_keys: Sequence[AssetKey]) -> None:
+        """Forget the materializations and observations of these assets (run logs stay)."""
+
+    @abstractmethod
+    def delete_events(self, run_id: str) -> None:
+        """Delete every entry of a run."""
+
+    @abstractmethod
+    def get_max_storage_id(self) -> int:
+        """The storage id of the newest entry, 0 if the log is empty."""
+
+
+class PartitionStore(ABC):
+    """Dynamic partitions: named sets of partition keys that users add and delete."""
+
+    @abstractmethod
+    def add_dynamic_partitions(self, name: str, keys: Sequence[str]) -> None:
+        """Add keys to the set ``name``; keys already there are left as they are."""
+
+    @abstractmethod
+    def get_dynamic_partitions(self, name: str) -> list[str]:
+        """The keys of ``name`` in the order they were added."""
+
+    @abstractmethod
+    def has_dynamic_partition(self, name: str, key: str) -> bool:
+        """Whether ``key`` is in the set ``name``."""
+
+    @abstractmethod
+    def delete_dynamic_partition(self, name: str, key: str) -> None:
+        """Remove ``key`` from ``name``; removing a missing key does nothing."""
+
+
+class TickStore(ABC):
+    """Instigator state and ticks; the one transaction of the tick protocol."""
+
+    @abstractmethod
+    def get_instigator_state(self, origin_id: str) -> InstigatorState | None:
+        """The stored state of one instigator, or None."""
+
+    @abstractmethod
+    def all_instigator_state(
+        self, instigator_type: InstigatorType | None = None
+    ) -> list[InstigatorState]:
+        """Every stored state, optionally of one type, sorted by origin id."""
+
+    @abstractmethod
+    def add_instigator_state(self, state: InstigatorState) -> InstigatorState:
+        """Insert or replace the state of ``state.origin_id``."""
+
+    def update_instigator_state(self, state: InstigatorState) -> InstigatorState:
+        """Insert or replace the state of ``state.origin_id``."""
+        return self.add_instigator_state(state)
+
+    @abstractmethod
+    def delete_instigator_state(self, origin_id: str) -> None:
+        """Forget an instigator's state (its ticks stay)."""
+
+    @abstractmethod
+    def create_tick(self, tick: Tick) -> Tick:
+        """Store a new tick; return it with its ``tick_id``."""
+
+    @abstractmethod
+    def update_tick(self, tick: Tick) -> Tick:
+        """Overwrite a stored tick (``tick.tick_id`` must be set)."""
+
+    @abstractmethod
+    def write_tick(
+        self,
+        tick: Tick,
+        new_runs: Sequence[DagsterRun] = (),
+        cursor: str | None = None,
+        state: InstigatorState | None = None,
+    ) -> list[DagsterRun]:
+        """Record a finished evaluation in ONE transaction.
+
+        Writes the tick (inserted, or updated when ``tick.tick_id`` is set); inserts the runs
+        whose (instigator, run key) is new (within the batch the first wins); records on the
+        tick the runs made and, for each skipped key, the run that holds it; writes ``cursor``
+        and ``state``. If anything fails nothing is written.
+
+        Args:
+            tick: the tick to store.
+            new_runs: runs the evaluation asked for, NOT_STARTED.
+            cursor: the instigator's new cursor (None leaves ``state``'s cursor).
+            state: the instigator state to write with the tick.
+
+        Returns:
+            The runs inserted, in request order.
+        """
+
+    @abstractmethod
+    def get_tick(self, tick_id: int) -> Tick:
+        """The tick with this id.
+
+        Raises:
+            NotFoundError: no tick has this id.
+        """
+
+    @abstractmethod
+    def get_ticks(
+        self,
+        origin_id: str,
+        *,
+        limit: int | None = None,
+        statuses: Sequence[TickStatus] | None = None,
+        before: datetime | None = None,
+        after: datetime | None = None,
+    ) -> list[Tick]:
+        """An instigator's ticks, newest first."""
+
+    @abstractmethod
+    def purge_ticks(
+        self, origin_id: str | None, before: datetime, statuses: Sequence[TickStatus] | None = None
+    ) -> int:
+        """Delete ticks older than ``before`` (optionally only some statuses); return how many."""
+
+
+class LeaseStore(ABC):
+    """Short named leases so that several daemons never do the same work at once."""
+
+    @abstractmethod
+    def claim_lease(self, name: str, owner: str, duration: timedelta, now: datetime) -> bool:
+        """Take the lease if free, expired or already ``owner``'s; True if ``owner`` holds it."""
+
+    @abstractmethod
+    def extend_lease(self, name: str, owner: str, duration: timedelta, now: datetime) -> bool:
+        """Push the expiry of ``owner``'s unexpired lease to ``now + duration``."""
+
+    @abstractmethod
+    def release_lease(self, name: str, owner: str) -> None:
+        """Give the lease up if ``owner`` holds it."""
+
+    @abstractmethod
+    def get_leases(self) -> list[Lease]:
+        """Every lease row, sorted by name (expired ones included)."""
+
+
+class MiscStore(ABC):
+    """Daemon heartbeats and instance-wide settings."""
+
+    @abstractmethod
+    def add_daemon_heartbeat(self, heartbeat: DaemonHeartbeat) -> None:
+        """Record the latest heartbeat of ``heartbeat.daemon_type``."""
+
+    @abstractmethod
+    def get_daemon_heartbeats(self) -> dict[str, DaemonHeartbeat]:
+        """The latest heartbeat of each daemon type."""
+
+    @abstractmethod
+    def set_kv(self, values: Mapping[str, str]) -> None:
+        """Store instance-wide settings."""
+
+    @abstractmethod
+    def get_kv(self, keys: Sequence[str]) -> dict[str, str]:
+        """The settings that are set among ``keys``."""
+
+
+HeartbeatStore = MiscStore
+
+
+class ComputeLogStore(ABC):
+    """Captured stdout/stderr of each step of each run."""
+
+    @abstractmethod
+    def log_path(self, run_id: str, step_key: str, io_type: str) -> str:
+        """Where the ``stdout`` or ``stderr`` of a step is written."""
+
+    @abstractmethod
+    def write(self, run_id: str, step_key: str, io_type: str, data: str) -> None:
+        """Append ``data`` to a step's log."""
+
+    @abstractmethod
+    def read(self, run_id: str, step_key: str, io_type: str, offset: int = 0) -> tuple[str, int]:
+        """Return the text from byte ``offset`` on, and the offset to read from next."""
+
+    @abstractmethod
+    def delete_logs(self, run_id: str) -> None:
+        """Remove every captured log of a run."""
+
+
+def run_instigator_id(tags: Mapping[str, Any]) -> str | None:
+    """The instigator that de-duplicates a run's key, from its tags (None if it has no key)."""
+    from tocsin.model.tags import INSTIGATOR_TAG, RUN_KEY_TAG, SCHEDULE_NAME_TAG, SENSOR_NAME_TAG
+
+    if tags.get(RUN_KEY_TAG) is None:
+        return tags.get(INSTIGATOR_TAG)
+    if INSTIGATOR_TAG in tags:
+        return str(tags[INSTIGATOR_TAG])
+    if SENSOR_NAME_TAG in tags:
+        return f"sensor:{tags[SENSOR_NAME_TAG]}"
+    if SCHEDULE_NAME_TAG in tags:
+        return f"schedule:{tags[SCHEDULE_NAME_TAG]}"
+    return ""
+
+
+@dataclass(frozen=True)
+class EventRecordsResult:
+    """A page of event records: the records, a cursor to read on from, whether more remain."""
+
+    records: Sequence[EventLogRecord]
+    cursor: str | None
+    has_more: bool

@@ -1,0 +1,193 @@
+"""The event log half of ``SqlStorage``: append-only entries and the asset indexes beside them.
+
+Each materialization also moves ``asset_keys.last_materialization_id`` (and the per-partition
+row), so the latest materialization of an asset is one indexed read whatever the history.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from tocsin.model.asset_key import AssetKey
+from tocsin.model.events import DagsterEventType, EventLogEntry, EventLogRecord, EventRecordsFilter
+from tocsin.storage import schema as t
+from tocsin.storage.base import EventLog
+
+_MATERIALIZATION = DagsterEventType.ASSET_MATERIALIZATION.value
+_OBSERVATION = DagsterEventType.ASSET_OBSERVATION.value
+
+
+def _entry_row(entry: EventLogEntry) -> dict[str, Any]:
+    event = entry.dagster_event
+    asset_key = None if event is None else event.asset_key
+    return {
+        "run_id": entry.run_id,
+        "event_type": None if event is None else event.event_type_value,
+        "event": json.dumps(entry.to_dict(), separators=(",", ":"), default=str),
+        "timestamp": entry.timestamp,
+        "step_key": entry.step_key,
+        "asset_key": None if asset_key is None else asset_key.to_string(),
+        "partition": None if event is None else event.partition,
+    }
+
+
+def _entry(row: Any) -> EventLogEntry:
+    return EventLogEntry.from_dict(json.loads(row.event), row.id)
+
+
+class SqlEventLog(EventLog):
+    """Event log methods; mixed into ``SqlStorage``, which supplies the transactions."""
+
+    # Provided by SqlStorage.
+    _write: Any
+    _read: Any
+    _upsert: Any
+
+    def store_event(self, entry: EventLogEntry) -> EventLogEntry:
+        return self.store_events([entry])[0]
+
+    def store_events(self, entries: Sequence[EventLogEntry]) -> list[EventLogEntry]:
+        stored: list[EventLogEntry] = []
+        with self._write() as conn:
+            for entry in entries:
+                row = _entry_row(entry)
+                stmt = sa.insert(t.event_logs).values(**row).returning(t.event_logs.c.id)
+                storage_id = conn.execute(stmt).scalar_one()
+                if row["asset_key"] is not None:
+                    self._index_asset(conn, row, storage_id)
+                stored.append(entry.with_storage_id(storage_id))
+        return stored
+
+    def _index_asset(self, conn: sa.Connection, row: dict[str, Any], storage_id: int) -> None:
+        key = {"asset_key": row["asset_key"]}
+        if row["event_type"] == _MATERIALIZATION:
+            values = {
+                "last_materialization_id": storage_id,
+                "last_materialization_timestamp": row["timestamp"],
+                "last_run_id": row["run_id"],
+            }
+            self._upsert(conn, t.asset_keys, key, values)
+            if row["partition"] is not None:
+                self._upsert(
+                    conn,
+                    t.asset_partitions,
+                    {**key, "partition": row["partition"]},
+                    {"last_materialization_id": storage_id},
+                )
+        elif row["event_type"] == _OBSERVATION:
+            self._upsert(conn, t.asset_keys, key, {"last_observation_id": storage_id})
+
+    def get_logs_for_run(
+        self, run_id: str, of_type: Iterable[DagsterEventType] | None = None, after: int = -1
+    ) -> list[EventLogEntry]:
+        c = t.event_logs.c
+        query = sa.select(c.id, c.event).where(c.run_id == run_id, c.id > after).order_by(c.id)
+        if of_type is not None:
+            query = query.where(c.event_type.in_({e.value for e in of_type}))
+        with self._read() as conn:
+            return [_entry(row) for row in conn.execute(query)]
+
+    def get_event_records(
+        self, records_filter: EventRecordsFilter, limit: int | None = None, ascending: bool = False
+    ) -> list[EventLogRecord]:
+        c = t.event_logs.c
+        f = records_filter
+        query = sa.select(c.id, c.event).where(c.event_type == f.event_type.value)
+        conditions = [
+            (f.asset_key is not None, lambda: c.asset_key == f.asset_key.to_string()),  # type: ignore[union-attr]
+            (f.asset_partitions is not None, lambda: c.partition.in_(list(f.asset_partitions))),  # type: ignore[arg-type]
+            (f.after_cursor is not None, lambda: c.id > f.after_cursor),
+            (f.before_cursor is not None, lambda: c.id < f.before_cursor),
+            (f.after_timestamp is not None, lambda: c.timestamp > f.after_timestamp),
+            (f.before_timestamp is not None, lambda: c.timestamp < f.before_timestamp),
+            (f.storage_ids is not None, lambda: c.id.in_(list(f.storage_ids))),  # type: ignore[arg-type]
+            (f.run_ids is not None, lambda: c.run_id.in_(list(f.run_ids))),  # type: ignore[arg-type]
+        ]
+        for is_set, condition in conditions:
+            if is_set:
+                query = query.where(condition())
+        query = query.order_by(c.id.asc() if ascending else c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as conn:
+            return [EventLogRecord(row.id, _entry(row)) for row in conn.execute(query)]
+
+    def get_event_records_after(
+        self, storage_id: int, event_types: Iterable[DagsterEventType], limit: int | None = None
+    ) -> list[EventLogRecord]:
+        c = t.event_logs.c
+        types = sorted({e.value for e in event_types})
+        query = (
+            sa.select(c.id, c.event)
+            .where(c.event_type.in_(types), c.id > storage_id)
+            .order_by(c.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as conn:
+            return [EventLogRecord(row.id, _entry(row)) for row in conn.execute(query)]
+
+    def get_latest_materialization_event(
+        self, asset_key: AssetKey, partition: str | None = None
+    ) -> EventLogEntry | None:
+        key = asset_key.to_string()
+        c = t.event_logs.c
+        if partition is None:
+            index: sa.Table = t.asset_keys
+            where = [t.asset_keys.c.asset_key == key]
+        else:
+            index = t.asset_partitions
+            where = [index.c.asset_key == key, index.c.partition == partition]
+        query = (
+            sa.select(c.id, c.event)
+            .select_from(t.event_logs.join(index, index.c.last_materialization_id == c.id))
+            .where(*where)
+        )
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _entry(row)
+
+    def get_latest_materialization_ids(self, asset_key: AssetKey) -> dict[str, int]:
+        c = t.asset_partitions.c
+        query = sa.select(c.partition, c.last_materialization_id).where(
+            c.asset_key == asset_key.to_string()
+        )
+        with self._read() as conn:
+            return {row.partition: row.last_materialization_id for row in conn.execute(query)}
+
+    def get_asset_keys(self, prefix: Sequence[str] | None = None) -> list[AssetKey]:
+        c = t.asset_keys.c
+        query = sa.select(c.asset_key).where(
+            sa.or_(c.last_materialization_id.is_not(None), c.last_observation_id.is_not(None))
+        )
+        with self._read() as conn:
+            keys = [AssetKey.from_db_string(value) for value in conn.execute(query).scalars()]
+        found = sorted(k for k in keys if k is not None)
+        return found if prefix is None else [k for k in found if k.has_prefix(prefix)]
+
+    def wipe_assets(self, asset_keys: Sequence[AssetKey]) -> None:
+        keys = [k.to_string() for k in asset_keys]
+        with self._write() as conn:
+            conn.execute(
+                sa.delete(t.asset_partitions).where(t.asset_partitions.c.asset_key.in_(keys))
+            )
+            conn.execute(sa.delete(t.asset_keys).where(t.asset_keys.c.asset_key.in_(keys)))
+            # The runs' logs keep the events; they just stop counting for the asset.
+            conn.execute(
+                sa.update(t.event_logs)
+                .where(t.event_logs.c.asset_key.in_(keys))
+                .values(asset_key=None, partition=None)
+            )
+
+    def delete_events(self, run_id: str) -> None:
+        with self._write() as conn:
+            conn.execute(sa.delete(t.event_logs).where(t.event_logs.c.run_id == run_id))
+
+    def get_max_storage_id(self) -> int:
+        with self._read() as conn:
+            value = conn.execute(sa.select(sa.func.max(t.event_logs.c.id))).scalar()
+        return int(value or 0)
