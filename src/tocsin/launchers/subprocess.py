@@ -43,7 +43,9 @@ class SubprocessLauncher(RunLauncher):
             self._procs[run.run_id] = proc
 
     def _log_file(self, run_id: str) -> Any:
-        store = getattr(self.instance, "compute_logs", None)
+        store = getattr(self.instance, "compute_log_manager", None)
+        if store is None or not hasattr(store, "log_path"):
+            return None
         if store is None:
             return None
         import os

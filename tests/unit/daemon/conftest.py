@@ -122,6 +122,10 @@ class FakeInstance:
     def run_keys(self):
         return [r.tags.get(RUN_KEY_TAG) for r in self.runs.runs.values()]
 
+    @property
+    def all_runs(self):
+        return list(self.runs.runs.values())
+
 
 class RecordingCoordinator:
     def __init__(self, instance: FakeInstance):
@@ -171,9 +175,46 @@ class ScriptedLocation(CodeLocation):
         return self.fns[name](scheduled_time=scheduled_time)
 
 
-@pytest.fixture
-def instance() -> FakeInstance:
-    return FakeInstance()
+class RealInstance:
+    """The real ephemeral instance, with the two helpers the tests read."""
+
+    def __init__(self):
+        from tocsin.instance.instance import DagsterInstance
+
+        self._instance = DagsterInstance.ephemeral()
+
+    def __getattr__(self, name):
+        return getattr(self._instance, name)
+
+    def sensor_ticks(self, origin_id):
+        return list(reversed(self._instance.ticks.get_ticks(origin_id)))
+
+    def run_keys(self):
+        return [r.tags.get(RUN_KEY_TAG) for r in reversed(self._instance.get_runs())]
+
+    @property
+    def all_runs(self):
+        return list(reversed(self._instance.get_runs()))
+
+    @property
+    def engine_events(self):
+        from tocsin.model.events import DagsterEventType
+
+        return [
+            (run.run_id, entry.message)
+            for run in self.all_runs
+            for entry in self._instance.all_logs(run.run_id, of_type=DagsterEventType.ENGINE_EVENT)
+        ]
+
+
+@pytest.fixture(params=["fake", "sqlite"])
+def instance(request):
+    if request.param == "fake":
+        yield FakeInstance()
+        return
+    real = RealInstance()
+    yield real
+    real._instance.dispose()
 
 
 @pytest.fixture

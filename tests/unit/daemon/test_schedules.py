@@ -50,7 +50,7 @@ def loop(instance, location, coordinator):
 
 
 def runs_of(instance, name):
-    return [r for r in instance.runs.runs.values() if r.tags[SCHEDULE_NAME_TAG] == name]
+    return [r for r in instance.all_runs if r.tags[SCHEDULE_NAME_TAG] == name]
 
 
 def test_c8_no_tick_before_start_then_latest_tick_only_then_idempotent(instance, loop):
@@ -71,7 +71,7 @@ def test_c8_no_tick_before_start_then_latest_tick_only_then_idempotent(instance,
     assert len(runs_of(instance, "by_partition")) == 2
 
     assert loop.tick(utc(23, 10)).outcomes == []
-    assert len(instance.runs.runs) == 4
+    assert len(instance.all_runs) == 4
 
 
 def test_c5_schedule_skip_reason_is_recorded(instance, location, coordinator):

@@ -63,7 +63,7 @@ def test_c1_run_keys_are_deduplicated_across_and_within_ticks(instance, location
     assert len(second.outcome(origin).run_ids) == 1
     assert third.outcome(origin).status == TickStatus.SKIPPED
     assert third.outcome(origin).run_ids == ()
-    keyed = [r for r in instance.runs.runs.values() if r.tags[SENSOR_NAME_TAG] == "keys"]
+    keyed = [r for r in instance.all_runs if r.tags[SENSOR_NAME_TAG] == "keys"]
     assert sorted(r.run_key for r in keyed) == ["a", "b", "c"]
     run = instance.get_run_by_id(second.outcome(origin).run_ids[0])
     assert run.tags[RUN_KEY_TAG] == "c"
@@ -72,7 +72,7 @@ def test_c1_run_keys_are_deduplicated_across_and_within_ticks(instance, location
     assert run.tags[CODE_LOCATION_TAG] == "loc"
     assert run.status == DagsterRunStatus.STARTING  # submitted
 
-    same = [r for r in instance.runs.runs.values() if r.tags[SENSOR_NAME_TAG] == "same"]
+    same = [r for r in instance.all_runs if r.tags[SENSOR_NAME_TAG] == "same"]
     assert len(same) == 1
     assert second.outcome("loc:sensor:same").status == TickStatus.SKIPPED
 
@@ -81,8 +81,8 @@ def test_c2_requests_without_run_key_always_make_a_run(instance, location, loop)
     location.add(sensor("nokey"), lambda **_: requests(None))
     reports = [loop.tick(at(0)), loop.tick(at(31))]
     assert [r.outcomes[0].status for r in reports] == [TickStatus.SUCCESS] * 2
-    assert len(instance.runs.runs) == 2
-    assert all(RUN_KEY_TAG not in r.tags for r in instance.runs.runs.values())
+    assert len(instance.all_runs) == 2
+    assert all(RUN_KEY_TAG not in r.tags for r in instance.all_runs)
 
 
 def test_c3_cursor_persists_across_ticks_and_stop_start(instance, location, loop):
@@ -123,7 +123,7 @@ def test_c5_skips_are_recorded_with_their_reason(instance, location, loop):
     assert report.outcome("loc:sensor:skip").skip_reason == "nothing to do"
     assert report.outcome("loc:sensor:none").skip_reason == EMPTY_RESULT
     assert all(o.status == TickStatus.SKIPPED for o in report.outcomes)
-    assert instance.runs.runs == {}
+    assert instance.all_runs == []
 
 
 def test_c6_a_failing_sensor_records_failure_and_others_tick(instance, location, loop):
@@ -147,8 +147,8 @@ def test_c6_a_failing_sensor_records_failure_and_others_tick(instance, location,
     assert [r.outcome(origin).status for r in reports] == [TickStatus.FAILURE] * 2
     assert reports[0].outcome(origin).error.message.startswith("SensorExecutionError")
     assert instance.ticks.get_instigator_state(origin).cursor is None
-    assert all(r.tags[SENSOR_NAME_TAG] == "fine" for r in instance.runs.runs.values())
-    assert len(instance.runs.runs) == 2
+    assert all(r.tags[SENSOR_NAME_TAG] == "fine" for r in instance.all_runs)
+    assert len(instance.all_runs) == 2
 
 
 def test_a_request_without_a_job_fails_the_tick_with_a_clear_message(instance, location, loop):
@@ -156,7 +156,7 @@ def test_a_request_without_a_job_fails_the_tick_with_a_clear_message(instance, l
     outcome = loop.tick(at(0)).outcomes[0]
     assert outcome.status == TickStatus.FAILURE
     assert "names no job" in outcome.error.message
-    assert instance.runs.runs == {}
+    assert instance.all_runs == []
 
 
 def test_stopped_by_default_does_not_tick_until_started(instance, location, loop):
@@ -177,13 +177,13 @@ def test_runs_left_unsubmitted_by_a_crash_are_submitted_next_pass(instance, loca
     location.add(sensor("keys"), lambda **_: requests("a"))
     with pytest.raises(RuntimeError):
         SensorLoop(instance, [location], Crashing(), max_workers=1).tick(at(0))
-    (run,) = instance.runs.runs.values()
+    (run,) = instance.all_runs
     assert run.status == DagsterRunStatus.NOT_STARTED
 
     report = SensorLoop(instance, [location], coordinator, max_workers=1).tick(at(1))
     assert report.submitted_run_ids == [run.run_id]
     assert coordinator.submitted == [run.run_id]
-    assert len(instance.runs.runs) == 1
+    assert len(instance.all_runs) == 1
     assert loop_tick_is_skipped(report)
 
 
@@ -216,7 +216,7 @@ def test_run_reactions_write_engine_events(instance, location, loop):
 
     location.add(sensor("nokey"), lambda **_: requests(None))
     loop.tick(at(0))
-    (run_id,) = instance.runs.runs
+    (run_id,) = [r.run_id for r in instance.all_runs]
     location.add(
         sensor("rss"),
         lambda **_: Evaluation(run_reactions=(RunReaction(run_id, "SUCCESS"),)),
