@@ -229,7 +229,7 @@ class SensorResult:
         automation_condition_evaluations: kept as data.
     """
 
-    run_requests: list[RunRequest] | None
+    run_requests: list[RunRequest]
     skip_reason: SkipReason | None
     cursor: str | None
     dynamic_partitions_requests: list[Any]
@@ -262,7 +262,7 @@ class SensorResult:
             if not isinstance(request, _REQUEST_TYPES):
                 raise _check.list_member_mismatch(request, _REQUEST_TYPES)
         values = {
-            "run_requests": requests,
+            "run_requests": requests or [],
             "skip_reason": skip,
             "cursor": _check.opt_str(cursor, "cursor"),
             "dynamic_partitions_requests": partitions or [],

@@ -142,7 +142,9 @@ class SensorDefinition:
             raise DagsterInvalidDefinitionError(
                 f"evaluation_fn of a SensorDefinition must be callable, got {evaluation_fn!r}."
             )
-        self._name = check_valid_name(name if name is not None else evaluation_fn.__name__)
+        # A name given (the decorator always gives one) must be valid; a function's own name
+        # is taken as it is.
+        self._name = evaluation_fn.__name__ if name is None else check_valid_name(name)
         self._set_targets(job_name, job, jobs, asset_selection, target)
         self._minimum_interval_seconds = _check.opt_int(
             minimum_interval_seconds, "minimum_interval_seconds"
@@ -366,7 +368,7 @@ def sensor(
                 metadata=metadata,
             )(fn)
         return SensorDefinition(
-            name=name,
+            name=name if name is not None else fn.__name__,
             evaluation_fn=fn,
             job_name=job_name,
             minimum_interval_seconds=minimum_interval_seconds,
