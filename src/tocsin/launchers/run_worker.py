@@ -41,12 +41,12 @@ def load_job(run: DagsterRun) -> Any:
 
 def execute_run_by_id(instance: Any, run_id: str, job: Any = None) -> DagsterRun | None:
     """Execute a stored run; the job is loaded from the run's code origin unless given."""
-    from tocsin.execution.run import execute_run
-
     run = instance.get_run_by_id(run_id)
     if run is None:
         return None
     try:
+        from tocsin.execution.run import execute_run
+
         job = job if job is not None else load_job(run)
     except Exception as exc:  # the run records why it could not start
         import traceback

@@ -102,13 +102,14 @@ class LocationHandler:
             build_schedule_context,
             instance=self._instance(instance_ref),
             scheduled_execution_time=scheduled_time,
+            definitions=self.defs,
         )
         result = evaluate_schedule(schedule_def, context, wrap_errors=True)
         return evaluation_from_result(result, default_job=_single_job(schedule_def))
 
     def _instance(self, ref: Any) -> Any:
-        if ref is None:
-            return None
+        if ref is None or hasattr(ref, "get_run_by_id"):
+            return ref  # nothing, or an instance already open in this process
         key = repr(ref)
         if key not in self._instances:
             self._instances[key] = self._open_instance(ref)
