@@ -36,7 +36,8 @@ def ingest():
 def file_drop(context):
     for name in sorted(os.listdir(WATCH)):
         path = os.path.join(WATCH, name)
-        yield RunRequest(run_key=name, run_config={"ops": {"read_file": {"config": {"path": path}}}})
+        config = {"ops": {"read_file": {"config": {"path": path}}}}
+        yield RunRequest(run_key=name, run_config=config)
 
 
 defs = Definitions(jobs=[ingest], sensors=[file_drop])
