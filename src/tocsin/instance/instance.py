@@ -269,6 +269,36 @@ class DagsterInstance:
             closers=[s for s in opened.values() if hasattr(s, "dispose")],
         )
 
+    @classmethod
+    def migrate(cls, home: str | os.PathLike[str] | None = None) -> list[MigrationResult]:
+        """Bring every database of the instance at ``home`` (default: ``$TOCSIN_HOME``) to head.
+
+        Works on a database that is too old to open; a fresh one is created at head.
+
+        Returns:
+            One ``MigrationResult`` per database: its URL (password hidden), revisions before
+            and after.
+        """
+        from tocsin.instance.config import find_config_file, load_instance_config
+        from tocsin.storage.migrate import upgrade
+
+        home = os.path.abspath(os.fspath(home) if home is not None else _home_from_env())
+        path = find_config_file(home)
+        ref = ref_from_config(home, load_instance_config(path) if path else None)
+        results = []
+        for url in _storage_urls(ref):
+            engine = _engine_for(url)
+            try:
+                before, after = upgrade(engine)
+            finally:
+                engine.dispose()
+            results.append(
+                MigrationResult(engine.url.render_as_string(hide_password=True), before, after)
+            )
+        return results
+
+    upgrade = migrate
+
     def get_ref(self) -> InstanceRef:
         """An ``InstanceRef`` a child process can open with ``DagsterInstance.from_ref``."""
         if self._ref is None:
@@ -716,18 +746,41 @@ def _open_store(data: ConfigurableClassData, kind: type, opened: dict[str, Any],
     return obj
 
 
-def _open_sql(url: str) -> Any:
-    from tocsin.storage.sql import SqlStorage
-
+def _engine_for(url: str) -> Any:
     if url.startswith("sqlite:"):
         from tocsin.storage.sqlite import sqlite_engine
 
-        path = url[len("sqlite:///") :]
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return SqlStorage(sqlite_engine(url))
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        return sqlite_engine(url)
     from tocsin.storage.postgres import postgres_engine
 
-    return SqlStorage(postgres_engine(url))
+    return postgres_engine(url)
+
+
+def _open_sql(url: str) -> Any:
+    from tocsin.storage.sql import SqlStorage
+
+    return SqlStorage(_engine_for(url))
+
+
+def _storage_urls(ref: InstanceRef) -> list[str]:
+    from tocsin.instance.components import StorageLocation
+
+    urls: list[str] = []
+    for data in (ref.run_storage_data, ref.event_storage_data, ref.schedule_storage_data):
+        obj = data.rehydrate()
+        if isinstance(obj, StorageLocation) and obj.url not in urls:
+            urls.append(obj.url)
+    return urls
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    """What ``DagsterInstance.migrate`` did to one database."""
+
+    url: str
+    before: str | None
+    after: str | None
 
 
 def ref_from_config(home: str, config: Any) -> InstanceRef:

@@ -65,7 +65,12 @@ def ensure_schema(engine: sa.Engine) -> None:
 def create_at_head(conn: sa.Connection) -> None:
     """Create every table and stamp the database at head (an empty database only)."""
     metadata.create_all(conn)
-    conn.execute(sa.text(f"CREATE TABLE {_VERSION_TABLE} (version_num VARCHAR(32) NOT NULL)"))
+    conn.execute(
+        sa.text(
+            f"CREATE TABLE {_VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
+            "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+        )
+    )
     conn.execute(
         sa.text(f"INSERT INTO {_VERSION_TABLE} (version_num) VALUES (:v)"), {"v": HEAD_REVISION}
     )
