@@ -55,8 +55,10 @@ _EXPORTS: dict[str, str] = {
     "EnvVar": "tocsin.definitions.config",
     "Field": "tocsin.definitions.config",
     "IntSource": "tocsin.definitions.config",
+    "Map": "tocsin.definitions.config",
     "Noneable": "tocsin.definitions.config",
     "Permissive": "tocsin.definitions.config",
+    "PermissiveConfig": "tocsin.definitions.config",
     "RunConfig": "tocsin.definitions.config",
     "Selector": "tocsin.definitions.config",
     "Shape": "tocsin.definitions.config",
@@ -78,6 +80,13 @@ _EXPORTS: dict[str, str] = {
     "job": "tocsin.definitions.job",
     "op": "tocsin.definitions.op",
     "validate_run_config": "tocsin.definitions.job",
+    # definitions: seed-era spellings
+    "FileHandle": "tocsin.definitions.legacy",
+    "LocalFileHandle": "tocsin.definitions.legacy",
+    "ModeDefinition": "tocsin.definitions.legacy",
+    "local_file_manager": "tocsin.definitions.legacy",
+    "pipeline": "tocsin.definitions.legacy",
+    "solid": "tocsin.definitions.legacy",
     # definitions: resources
     "ConfigurableResource": "tocsin.definitions.resources",
     "InitResourceContext": "tocsin.definitions.resources",
@@ -111,6 +120,8 @@ _EXPORTS: dict[str, str] = {
     # definitions: loggers, Definitions
     "DagsterLogManager": "tocsin.definitions.logger",
     "Definitions": "tocsin.definitions.definitions",
+    "InitLoggerContext": "tocsin.definitions.logger",
+    "build_init_logger_context": "tocsin.definitions.logger",
     "LoggerDefinition": "tocsin.definitions.logger",
     "logger": "tocsin.definitions.logger",
     # execution
