@@ -1,0 +1,1 @@
+"""Running jobs: plans, executors, IO managers, step contexts and results."""
