@@ -134,7 +134,7 @@ def test_get_run_raises_for_missing_run(instance):
 def test_get_without_home_says_what_to_set(monkeypatch):
     monkeypatch.delenv("TOCSIN_HOME", raising=False)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    with pytest.raises(DagsterHomeNotSetError, match="TOCSIN_HOME.*tocsin dev"):
+    with pytest.raises(DagsterHomeNotSetError, match=r"TOCSIN_HOME.*tocsin dev"):
         DagsterInstance.get()
 
 
