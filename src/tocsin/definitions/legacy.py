@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
+from tocsin.definitions.config import Field
 from tocsin.definitions.job import job
 from tocsin.definitions.op import op
 from tocsin.definitions.resources import resource
@@ -140,7 +141,7 @@ class LocalFileManager:
         self._temp_paths.clear()
 
 
-@resource(config_schema={"base_dir": str})
+@resource(config_schema={"base_dir": Field(str, is_required=False)})
 def _local_file_manager(init_context: Any) -> LocalFileManager:
     config = init_context.resource_config or {}
     base_dir = config.get("base_dir")
