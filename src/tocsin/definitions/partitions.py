@@ -673,7 +673,7 @@ class HourlyPartitionsDefinition(TimeWindowPartitionsDefinition):
     ):
         super().__init__(
             start=start_date,
-            fmt=fmt or _DEFAULT_FMT[ScheduleType.HOURLY],
+            fmt=_DEFAULT_FMT[ScheduleType.HOURLY] if fmt is None else fmt,
             end=end_date,
             schedule_type=ScheduleType.HOURLY,
             timezone=timezone,
@@ -708,7 +708,7 @@ class DailyPartitionsDefinition(TimeWindowPartitionsDefinition):
     ):
         super().__init__(
             start=start_date,
-            fmt=fmt or _DEFAULT_FMT[ScheduleType.DAILY],
+            fmt=_DEFAULT_FMT[ScheduleType.DAILY] if fmt is None else fmt,
             end=end_date,
             schedule_type=ScheduleType.DAILY,
             timezone=timezone,
@@ -746,7 +746,7 @@ class WeeklyPartitionsDefinition(TimeWindowPartitionsDefinition):
     ):
         super().__init__(
             start=start_date,
-            fmt=fmt or _DEFAULT_FMT[ScheduleType.WEEKLY],
+            fmt=_DEFAULT_FMT[ScheduleType.WEEKLY] if fmt is None else fmt,
             end=end_date,
             schedule_type=ScheduleType.WEEKLY,
             timezone=timezone,
@@ -786,7 +786,7 @@ class MonthlyPartitionsDefinition(TimeWindowPartitionsDefinition):
     ):
         super().__init__(
             start=start_date,
-            fmt=fmt or _DEFAULT_FMT[ScheduleType.MONTHLY],
+            fmt=_DEFAULT_FMT[ScheduleType.MONTHLY] if fmt is None else fmt,
             end=end_date,
             schedule_type=ScheduleType.MONTHLY,
             timezone=timezone,
