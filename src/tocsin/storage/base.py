@@ -15,6 +15,7 @@ from typing import Any
 from tocsin.model.asset_key import AssetKey
 from tocsin.model.events import DagsterEventType, EventLogEntry, EventLogRecord, EventRecordsFilter
 from tocsin.model.run import DagsterRun, DagsterRunStatus, RunRecord, RunsFilter
+from tocsin.model.tags import INSTIGATOR_TAG, RUN_KEY_TAG, SCHEDULE_NAME_TAG, SENSOR_NAME_TAG
 from tocsin.model.ticks import InstigatorState, InstigatorType, Tick, TickStatus
 
 
@@ -351,8 +352,6 @@ class ComputeLogStore(ABC):
 
 def run_instigator_id(tags: Mapping[str, Any]) -> str | None:
     """The instigator that de-duplicates a run's key, from its tags (None if it has no key)."""
-    from tocsin.model.tags import INSTIGATOR_TAG, RUN_KEY_TAG, SCHEDULE_NAME_TAG, SENSOR_NAME_TAG
-
     if tags.get(RUN_KEY_TAG) is None:
         return tags.get(INSTIGATOR_TAG)
     if INSTIGATOR_TAG in tags:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from tocsin.errors import DagsterRunNotFoundError, NotFoundError, StorageError
 from tocsin.model.run import DagsterRun, DagsterRunStatus, RunRecord, RunsFilter
+from tocsin.model.tags import RUN_KEY_TAG
 from tocsin.model.ticks import InstigatorState, InstigatorStatus, InstigatorType, Tick, TickStatus
 from tocsin.storage import schema as t
 from tocsin.storage.base import (
@@ -38,6 +39,12 @@ _MAX_PARAMS = {"sqlite": 30000, "postgresql": 60000}
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _run_ident(run: DagsterRun) -> tuple[str, str] | None:
+    """(instigator id, run key) for a keyed run, None for a run without a key."""
+    key = run.tags.get(RUN_KEY_TAG)
+    return None if key is None else (run_instigator_id(run.tags) or "", key)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -209,13 +216,11 @@ class SqlStorage(SqlEventLog, RunStore, PartitionStore, TickStore, LeaseStore, M
             return self._find_keys(conn, instigator_id, list(run_keys))
 
     def _existing_keys(
-        self, conn: sa.Connection, runs: Sequence[DagsterRun]
+        self, conn: sa.Connection, keyed: Iterable[tuple[str, str]]
     ) -> dict[tuple[str, str], str]:
         by_instigator: dict[str, list[str]] = {}
-        for run in runs:
-            key = run.run_key
-            if key is not None:
-                by_instigator.setdefault(run_instigator_id(run.tags) or "", []).append(key)
+        for instigator_id, key in keyed:
+            by_instigator.setdefault(instigator_id, []).append(key)
         existing: dict[tuple[str, str], str] = {}
         for instigator_id, keys in by_instigator.items():
             for key, run_id in self._find_keys(conn, instigator_id, keys).items():
@@ -226,31 +231,29 @@ class SqlStorage(SqlEventLog, RunStore, PartitionStore, TickStore, LeaseStore, M
         self, conn: sa.Connection, runs: Sequence[DagsterRun]
     ) -> tuple[list[DagsterRun], dict[str, str]]:
         """Insert the runs with new keys; return them and ``{skipped key: run holding it}``."""
-        holders = self._existing_keys(conn, runs)
+        idents = [_run_ident(run) for run in runs]
+        holders = self._existing_keys(conn, (i for i in idents if i is not None))
         candidates: list[DagsterRun] = []
-        for run in runs:
-            key = run.run_key
-            if key is None:
+        for run, ident in zip(runs, idents, strict=True):
+            if ident is None:
                 candidates.append(run)
-                continue
-            ident = (run_instigator_id(run.tags) or "", key)
-            if ident not in holders:
+            elif ident not in holders:
                 holders[ident] = run.run_id
                 candidates.append(run)
         now = _utcnow()
         rows = [self._run_row(run, now) for run in candidates]
-        inserted = {row.run_id for row in self.insert_ignore(conn, t.runs, rows, [t.runs.c.run_id])}  # type: ignore[union-attr]
+        found = self.insert_ignore(conn, t.runs, rows, [t.runs.c.run_id])
+        inserted = {row.run_id for row in found}  # type: ignore[union-attr]
         made = [run for run in candidates if run.run_id in inserted]
         if len(made) < len(candidates):
             # Another writer inserted some keys after we looked: ask again who holds them.
-            holders.update(
-                self._existing_keys(conn, [r for r in candidates if r.run_id not in inserted])
-            )
+            lost = [_run_ident(r) for r in candidates if r.run_id not in inserted]
+            holders.update(self._existing_keys(conn, (i for i in lost if i is not None)))
         self._insert_tags(conn, made)
         skipped = {
-            run.run_key: holders[(run_instigator_id(run.tags) or "", run.run_key)]
-            for run in runs
-            if run.run_key is not None and run.run_id not in inserted
+            ident[1]: holders[ident]
+            for run, ident in zip(runs, idents, strict=True)
+            if ident is not None and run.run_id not in inserted
         }
         return made, skipped
 
