@@ -197,7 +197,10 @@ class StaticPartitionsDefinition(PartitionsDefinition):
                 f"Partition keys must be strings; got {bad!r}. Convert them with str()."
             )
         seen: set[str] = set()
-        duplicates = sorted({k for k in partition_keys if k in seen or seen.add(k)})
+        repeated: set[str] = set()
+        for key in partition_keys:
+            (repeated if key in seen else seen).add(key)
+        duplicates = sorted(repeated)
         if duplicates:
             raise DagsterInvalidDefinitionError(
                 "Partition keys must be unique. Duplicate instances of partition keys: "
