@@ -38,6 +38,9 @@ def log_file_job():
     process_file()
 
 
+MY_DIRECTORY = "/nonexistent"  # each test points it at its own temporary directory
+
+
 @pytest.fixture
 def my_directory(tmp_path, monkeypatch):
     for name in ["a.csv", "b.csv"]:
