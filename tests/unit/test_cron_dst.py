@@ -222,3 +222,75 @@ def test_backwards_iteration_mirrors_forwards_across_a_year_of_changes():
             forward = ticks_between(schedule, start, end)
             assert ticks_between_backwards(schedule, start, end) == forward, (cron, zone)
             assert len(forward) == len(set(forward))
+
+
+# ------------------------------------------------------------------ brute-force oracle
+
+
+def _oracle(cron: str, zone: str, policy: DstPolicy, start: dt.datetime, end: dt.datetime):
+    """Every tick in [start, end) found by trying each wall-clock minute: slow and obvious."""
+    tz = ZoneInfo(zone)
+    fields = CronSchedule.parse(cron)._crons[0]
+    found = set()
+    wall = start.astimezone(tz).replace(tzinfo=None, second=0) - dt.timedelta(hours=3)
+    last = end.astimezone(tz).replace(tzinfo=None) + dt.timedelta(hours=3)
+
+    def exists(naive):
+        aware = naive.replace(tzinfo=tz)
+        return aware.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None) == naive
+
+    while wall < last:
+        if (
+            wall.minute in fields.minutes
+            and wall.hour in fields.hours
+            and wall.day in fields.month_days(wall.year, wall.month)
+        ):
+            first = wall.replace(tzinfo=tz, fold=0)
+            second = wall.replace(tzinfo=tz, fold=1)
+            if not exists(wall):
+                if policy.gap == "shift":
+                    found.add(first.timestamp())
+                elif policy.gap == "transition":
+                    after = wall
+                    while not exists(after):
+                        after += dt.timedelta(minutes=1)
+                    found.add(after.replace(tzinfo=tz).timestamp())
+            elif first.utcoffset() != second.utcoffset():
+                if policy.fold in ("first", "both"):
+                    found.add(first.timestamp())
+                if policy.fold in ("second", "both"):
+                    found.add(second.timestamp())
+            else:
+                found.add(first.timestamp())
+        wall += dt.timedelta(minutes=1)
+    return sorted(t for t in found if start.timestamp() < t < end.timestamp())
+
+
+@pytest.mark.parametrize("gap", ["transition", "shift", "skip"])
+@pytest.mark.parametrize("fold", ["second", "first", "both"])
+@pytest.mark.parametrize(
+    ("zone", "change"),
+    [
+        (NY, "2024-03-10T07:00"),
+        (NY, "2024-11-03T06:00"),
+        ("Australia/Lord_Howe", "2024-10-05T15:30"),
+        ("Australia/Lord_Howe", "2024-04-06T15:00"),
+        ("America/Santiago", "2024-09-08T04:00"),
+    ],
+)
+def test_every_policy_agrees_with_a_minute_by_minute_oracle(gap, fold, zone, change):
+    policy = DstPolicy(gap=gap, fold=fold)
+    centre = utc(change)
+    start, end = centre - dt.timedelta(hours=5), centre + dt.timedelta(hours=5)
+    for cron in ["*/20 * * * *", "15,45 0-3 * * *", "0 1 * * *", "30 2 * * *", "0 0 * * *"]:
+        schedule = CronSchedule.parse(cron, timezone=zone, dst_policy=policy)
+        got = [
+            t.timestamp()
+            for t in itertools.takewhile(lambda t: t < end, schedule.iter_after(start))
+        ]
+        assert got == _oracle(cron, zone, policy, start, end), cron
+        back = [
+            t.timestamp()
+            for t in itertools.takewhile(lambda t: t > start, schedule.iter_before(end))
+        ]
+        assert back[::-1] == got, cron
