@@ -27,8 +27,7 @@ class LocalComputeLogs(ComputeLogStore):
     def log_path(self, run_id: str, step_key: str, io_type: str) -> str:
         if io_type not in IO_TYPES:
             raise CheckError(f"io_type must be 'stdout' or 'stderr', got {io_type!r}.")
-        name = _SAFE.sub("_", step_key)
-        return os.path.join(self.base_dir, _SAFE.sub("_", run_id), f"{name}.{io_type[3:]}")
+        return os.path.join(self.base_dir, _safe(run_id), f"{_safe(step_key)}.{io_type[3:]}")
 
     def write(self, run_id: str, step_key: str, io_type: str, data: str) -> None:
         path = Path(self.log_path(run_id, step_key, io_type))
@@ -46,4 +45,10 @@ class LocalComputeLogs(ComputeLogStore):
         return data.decode("utf-8", errors="replace"), offset + len(data)
 
     def delete_logs(self, run_id: str) -> None:
-        shutil.rmtree(os.path.join(self.base_dir, _SAFE.sub("_", run_id)), ignore_errors=True)
+        shutil.rmtree(os.path.join(self.base_dir, _safe(run_id)), ignore_errors=True)
+
+
+def _safe(name: str) -> str:
+    """A file name that stays inside its folder whatever the run id or step key holds."""
+    cleaned = _SAFE.sub("_", name)
+    return "_" + cleaned if cleaned in ("", ".", "..") else cleaned
