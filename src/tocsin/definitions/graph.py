@@ -312,6 +312,8 @@ def _nodes_from_defs(
             nodes[alias] = Node(alias, definition, dict(key.tags or {}), key.retry_policy)
         else:
             alias = key
+            if alias in by_name:
+                nodes.setdefault(alias, Node(alias, by_name[alias]))
         deps[alias] = dict(value)
     invoked = {n.definition.name for n in nodes.values()}
     for name, definition in by_name.items():

@@ -422,7 +422,7 @@ class OpDefinition:
                 raise DagsterInvalidDefinitionError(
                     f"Op '{self.name}': ins['{key}'] must be an In, got {value!r}."
                 )
-            if key not in sig.input_names and not sig.has_kwargs:
+            if key not in sig.input_names and not sig.has_kwargs and not value.is_nothing:
                 raise DagsterInvalidDefinitionError(
                     f"Op '{self.name}': input '{key}' in ins has no matching parameter in the "
                     f"function (parameters: {list(sig.input_names)}). Add a parameter named "

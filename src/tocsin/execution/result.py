@@ -53,8 +53,13 @@ class ExecuteInProcessResult:
         return self.job_def.name
 
     @property
-    def all_events(self) -> list[DagsterEvent]:
-        return list(self._events)
+    def all_events(self) -> list[Any]:
+        """Every entry of the run in order, log lines included.
+
+        A structured entry reads like its ``DagsterEvent`` (``event_type_value``,
+        ``step_key``, ``is_step_failure``...); ``dagster_event`` is None on a log line.
+        """
+        return list(self._entries)
 
     @property
     def event_log_entries(self) -> list[EventLogEntry]:

@@ -407,6 +407,19 @@ class EventLogEntry:
     def is_dagster_event(self) -> bool:
         return self.dagster_event is not None
 
+    def __getattr__(self, name: str) -> Any:
+        # A structured entry reads like its DagsterEvent (event_type_value, is_step_failure,
+        # ...), so a run's entries can be filtered the same way as its events; on a plain log
+        # line those event attributes are None.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        event = self.__dict__.get("dagster_event")
+        if event is not None:
+            return getattr(event, name)
+        if hasattr(DagsterEvent, name):
+            return None
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     @property
     def dagster_event_type(self) -> DagsterEventType | None:
         return None if self.dagster_event is None else self.dagster_event.event_type
