@@ -62,7 +62,11 @@ def materialize(
     _check_inputs_provided(graph, {s.key for s in external})
     chosen = AssetSelection.all() if selection is None else AssetSelection.from_coercible(selection)
     keys = chosen.resolve(graph)
-    job_def = build_asset_job(EPHEMERAL_JOB_NAME, graph, keys, resource_defs=resources)
+    from tocsin.execution.io_managers import fs_io_manager
+
+    # Values persist in the instance's storage directory, so a later run can load them.
+    with_io = {"io_manager": fs_io_manager, **dict(resources or {})}
+    job_def = build_asset_job(EPHEMERAL_JOB_NAME, graph, keys, resource_defs=with_io)
     return job_def.execute_in_process(
         run_config=run_config,
         instance=instance,
