@@ -254,6 +254,7 @@ def test_seed_000_email_on_run_failure(monkeypatch):
             )
         )
     address, login, sender, to, message = sent[0]
+    assert sender == "no-reply@example.com"
     assert address == ("smtp.gmail.com", 465)
     assert login == ("no-reply@example.com", "pw")
     assert to == ["xxx@example.com", "xyz@example.com"]
