@@ -27,6 +27,7 @@ import datetime as _dt
 import functools
 import itertools
 import re
+import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -83,30 +84,57 @@ def _offset(tz: ZoneInfo, ts: int) -> int:
     return int(off.total_seconds()) if off is not None else 0
 
 
+@dataclass(frozen=True)
+class _Coverage:
+    """An immutable snapshot of a zone's offset changes over a range of years."""
+
+    trans: tuple[int, ...] = ()  # instants (epoch s) at which the offset changes
+    after: tuple[int, ...] = ()  # offset in effect from trans[k]
+    before: int = 0  # offset before the first covered instant
+    year_lo: int = 0  # covered years, inclusive; 0 = nothing yet
+    year_hi: int = 0
+    cov_lo: int = 0  # covered instants
+    cov_hi: int = 0
+    o_lo: int = 0  # smallest and largest offset seen
+    o_hi: int = 0
+    span: int = 0  # largest offset change: the longest gap or fold
+
+    def covers(self, lo: int, hi: int) -> bool:
+        return bool(self.year_lo) and self.cov_lo <= lo and hi <= self.cov_hi
+
+    def offset_at(self, ts: int) -> int:
+        k = bisect_right(self.trans, ts)
+        return self.after[k - 1] if k else self.before
+
+    def has_change_between(self, lo: int, hi: int) -> bool:
+        k = bisect_left(self.trans, lo)
+        return k < len(self.trans) and self.trans[k] <= hi
+
+    def transition_in(self, lo: int, hi: int) -> int | None:
+        k = bisect_right(self.trans, lo)
+        return self.trans[k] if k < len(self.trans) and self.trans[k] <= hi else None
+
+
 class _ZoneTable:
     """Offset changes of one zone, found by sampling and kept for the years asked about.
 
     Sampling every six hours finds every change except two that undo each other within six
-    hours, which no real zone has.
+    hours, which no real zone has. The table is replaced, never changed in place, so threads
+    can share it: readers take one ``_Coverage`` snapshot.
     """
 
     _STEP = 6 * _HOUR
 
     def __init__(self, tz: ZoneInfo):
         self.tz = tz
-        self.trans: list[int] = []  # instants (epoch s) at which the offset changes
-        self.after: list[int] = []  # offset in effect from trans[k]
-        self.year_lo = self.year_hi = 0  # covered years, inclusive; 0 = nothing yet
-        self.cov_lo = self.cov_hi = 0
-        self.before = 0  # offset before the first covered instant
-        self.o_lo = self.o_hi = 0
-        self.span = 0  # largest offset change, the longest gap or fold
+        self.coverage = _Coverage()
+        self._lock = threading.Lock()
 
     @staticmethod
     def _year_start(year: int) -> int:
         return (_dt.date(year, 1, 1).toordinal() - _EPOCH_ORDINAL) * _DAY
 
-    def _scan(self, start: int, end: int) -> tuple[list[int], list[int]]:
+    def _scan(self, start: int, end: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
         trans: list[int] = []
         after: list[int] = []
         prev_ts, prev = start, _offset(self.tz, start)
@@ -126,41 +154,52 @@ class _ZoneTable:
                 after.append(off)
                 prev = off
             prev_ts = ts
-        return trans, after
+        return tuple(trans), tuple(after)
 
-    def ensure(self, lo: int, hi: int) -> None:
-        """Make sure the instants ``lo``..``hi`` (epoch seconds) are covered."""
-        if self.year_lo and self.cov_lo <= lo and hi <= self.cov_hi:
-            return
+    def ensure(self, lo: int, hi: int) -> _Coverage:
+        """A snapshot that covers the instants ``lo``..``hi`` (epoch seconds)."""
+        cov = self.coverage
+        if cov.covers(lo, hi):
+            return cov
+        with self._lock:
+            cov = self.coverage
+            if not cov.covers(lo, hi):
+                cov = self.coverage = self._extend(cov, lo, hi)
+        return cov
+
+    def _extend(self, cov: _Coverage, lo: int, hi: int) -> _Coverage:
         y_lo = min(max((_EPOCH + _dt.timedelta(seconds=lo)).year, 2), 9997)
         y_hi = min(max((_EPOCH + _dt.timedelta(seconds=hi)).year, 2), 9997)
-        if not self.year_lo:
-            self.year_lo, self.year_hi = y_lo, y_lo - 1
-            self.cov_lo = self.cov_hi = self._year_start(y_lo)
-            self.before = _offset(self.tz, self.cov_lo)
-        if y_lo < self.year_lo:
+        trans, after, before = cov.trans, cov.after, cov.before
+        year_lo, year_hi, cov_lo, cov_hi = cov.year_lo, cov.year_hi, cov.cov_lo, cov.cov_hi
+        if not year_lo or y_lo > year_hi + 2 or y_hi < year_lo - 2:
+            # nothing yet, or far from what is known: start afresh rather than fill years between
+            year_lo, year_hi = y_lo, y_lo - 1
+            cov_lo = cov_hi = self._year_start(y_lo)
+            trans, after, before = (), (), _offset(self.tz, cov_lo)
+        if y_lo < year_lo:
             start = self._year_start(y_lo)
-            trans, after = self._scan(start, self.cov_lo)
-            self.trans[:0], self.after[:0] = trans, after
-            self.year_lo, self.cov_lo = y_lo, start
-            self.before = _offset(self.tz, start)
-        if y_hi > self.year_hi:
+            more_trans, more_after = self._scan(start, cov_lo)
+            trans, after = more_trans + trans, more_after + after
+            year_lo, cov_lo, before = y_lo, start, _offset(self.tz, start)
+        if y_hi > year_hi:
             end = self._year_start(y_hi + 1)
-            trans, after = self._scan(self.cov_hi, end)
-            self.trans += trans
-            self.after += after
-            self.year_hi, self.cov_hi = y_hi, end
-        offsets = [self.before, *self.after]
-        self.o_lo, self.o_hi = min(offsets), max(offsets)
-        self.span = max((abs(a - b) for a, b in itertools.pairwise(offsets)), default=0)
-
-    def offset_at(self, ts: int) -> int:
-        k = bisect_right(self.trans, ts)
-        return self.after[k - 1] if k else self.before
-
-    def has_change_between(self, lo: int, hi: int) -> bool:
-        k = bisect_left(self.trans, lo)
-        return k < len(self.trans) and self.trans[k] <= hi
+            more_trans, more_after = self._scan(cov_hi, end)
+            trans, after = trans + more_trans, after + more_after
+            year_hi, cov_hi = y_hi, end
+        offsets = (before, *after)
+        return _Coverage(
+            trans=trans,
+            after=after,
+            before=before,
+            year_lo=year_lo,
+            year_hi=year_hi,
+            cov_lo=cov_lo,
+            cov_hi=cov_hi,
+            o_lo=min(offsets),
+            o_hi=max(offsets),
+            span=max((abs(a - b) for a, b in itertools.pairwise(offsets)), default=0),
+        )
 
 
 @functools.lru_cache(maxsize=256)
@@ -688,48 +727,46 @@ class CronSchedule:
 
     def _next_one(self, cron: _Cron, t: int) -> int:
         table = self._table
-        table.ensure(t - _DAY, t + _DAY)
-        offset = table.offset_at(t)
+        cov = table.ensure(t - _DAY, t + _DAY)
+        offset = cov.offset_at(t)
         instant = cron.next_wall(t + offset) - offset
-        table.ensure(t - _DAY, instant + 2 * _DAY)
-        pad = table.span
+        cov = table.ensure(t - _DAY, instant + 2 * _DAY)
+        pad = cov.span
         # Far from offset changes a wall time maps to exactly one instant by subtraction.
-        if not pad or not table.has_change_between(t - pad, instant + pad):
+        if not pad or not cov.has_change_between(t - pad, instant + pad):
             return instant
-        return self._next_slow(cron, t)
+        return self._next_slow(cron, t, cov)
 
     def _prev_one(self, cron: _Cron, t: int) -> int:
         table = self._table
-        table.ensure(t - _DAY, t + _DAY)
-        offset = table.offset_at(t)
+        cov = table.ensure(t - _DAY, t + _DAY)
+        offset = cov.offset_at(t)
         instant = cron.prev_wall(t + offset) - offset
-        table.ensure(instant - 2 * _DAY, t + _DAY)
-        pad = table.span
-        if not pad or not table.has_change_between(instant - pad, t + pad):
+        cov = table.ensure(instant - 2 * _DAY, t + _DAY)
+        pad = cov.span
+        if not pad or not cov.has_change_between(instant - pad, t + pad):
             return instant
-        return self._prev_slow(cron, t)
+        return self._prev_slow(cron, t, cov)
 
-    def _next_slow(self, cron: _Cron, t: int) -> int:
-        table = self._table
-        margin = table.span + _HOUR
-        wall = t + table.o_lo - margin
+    def _next_slow(self, cron: _Cron, t: int, cov: _Coverage) -> int:
+        margin = cov.span + _HOUR
+        wall = t + cov.o_lo - margin
         best: int | None = None
         while True:
             wall = cron.next_wall(wall)
-            if best is not None and wall - table.o_hi - margin > best:
+            if best is not None and wall - cov.o_hi - margin > best:
                 return best
             for instant in self._instants(cron, wall):
                 if instant > t and (best is None or instant < best):
                     best = instant
 
-    def _prev_slow(self, cron: _Cron, t: int) -> int:
-        table = self._table
-        margin = table.span + _HOUR
-        wall = t + table.o_hi + margin
+    def _prev_slow(self, cron: _Cron, t: int, cov: _Coverage) -> int:
+        margin = cov.span + _HOUR
+        wall = t + cov.o_hi + margin
         best: int | None = None
         while True:
             wall = cron.prev_wall(wall)
-            if best is not None and wall - table.o_lo + margin < best:
+            if best is not None and wall - cov.o_lo + margin < best:
                 return best
             for instant in self._instants(cron, wall):
                 if instant < t and (best is None or instant > best):
@@ -778,10 +815,8 @@ class CronSchedule:
         return (moved - m0,)
 
     def _transition_in(self, lo: int, hi: int) -> int:
-        table = self._table
-        table.ensure(lo, hi)
-        k = bisect_right(table.trans, lo)
-        return table.trans[k] if k < len(table.trans) and table.trans[k] <= hi else hi
+        found = self._table.ensure(lo, hi).transition_in(lo, hi)
+        return hi if found is None else found
 
     # ---- values
 

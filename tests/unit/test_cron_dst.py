@@ -294,3 +294,13 @@ def test_every_policy_agrees_with_a_minute_by_minute_oracle(gap, fold, zone, cha
             for t in itertools.takewhile(lambda t: t > start, schedule.iter_before(end))
         ]
         assert back[::-1] == got, cron
+
+
+def test_far_future_and_back_again():
+    schedule = CronSchedule.parse("30 2 * * *", timezone=NY)
+    march = list(itertools.islice(schedule.iter_after(utc("2500-03-01T00:00")), 31))
+    moved = [t for t in march if (t.hour, t.minute) == (3, 0)]
+    assert len(moved) == 1 and moved[0].weekday() == 6  # the second Sunday of March
+    # back to a year already seen, then to the first century
+    assert schedule.next_after(utc("2024-03-10T00:00")).isoformat() == "2024-03-10T03:00:00-04:00"
+    assert schedule.next_after(utc("0100-06-01T00:00")).hour == 2
