@@ -194,3 +194,26 @@ def test_asset_job_star_in_definitions_runs_in_process(instance):
     assert result.success
     assert result.output_for_node("scaled") == 10
     assert instance.get_latest_materialization_event(AssetKey("scaled")) is not None
+
+
+def test_multi_asset_specs_and_generator_assets_run(instance):
+    from tocsin.definitions.asset import AssetSpec
+
+    @multi_asset(specs=[AssetSpec("s1"), AssetSpec("s2", deps=["s1"])])
+    def pair():
+        return (
+            MaterializeResult(asset_key="s1", metadata={"n": 1}),
+            MaterializeResult(asset_key="s2", metadata={"n": 2}),
+        )
+
+    @asset
+    def yielded():
+        yield Output(3, metadata={"via": "yield"})
+
+    result = materialize([pair, yielded], instance=instance)
+    assert result.success
+    by_key = {m.asset_key: m for m in result.asset_materializations_for_node("pair")}
+    assert by_key[AssetKey("s2")].metadata["n"].value == 2
+    [m] = result.asset_materializations_for_node("yielded")
+    assert m.metadata["via"].value == "yield"
+    assert result.output_for_node("yielded") == 3
