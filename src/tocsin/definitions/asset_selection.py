@@ -80,7 +80,7 @@ class AssetSelection:
         *key_prefixes: str | Sequence[str], include_sources: bool = False
     ) -> AssetSelection:
         """The assets whose key starts with any of these prefixes (a str is one part)."""
-        prefixes = []
+        prefixes: list[tuple[str, ...]] = []
         for prefix in key_prefixes:
             if isinstance(prefix, str):
                 prefixes.append((prefix,))
