@@ -37,6 +37,7 @@ from tocsin.automation.sensor import DefaultSensorStatus, SensorDefinition
 from tocsin.errors import (
     CheckError,
     DagsterInvalidDefinitionError,
+    DagsterInvalidInvocationError,
     DagsterInvariantViolationError,
     ParameterCheckError,
 )
@@ -373,15 +374,16 @@ class RunFailureSensorContext(RunStatusSensorContext):
 
 
 def build_run_status_sensor_context(
-    sensor_name: str,
-    dagster_event: DagsterEvent,
-    dagster_instance: Any,
-    dagster_run: DagsterRun,
+    sensor_name: str | None = None,
+    dagster_event: DagsterEvent | None = None,
+    dagster_instance: Any = None,
+    dagster_run: DagsterRun | None = None,
     context: Any = None,
     resources: Mapping[str, Any] | None = None,
     partition_key: str | None = None,
     *,
     repository_def: Any = None,
+    instance: Any = None,
 ) -> RunStatusSensorContext:
     """Build a ``RunStatusSensorContext`` to call a run status sensor in a test.
 
@@ -389,12 +391,29 @@ def build_run_status_sensor_context(
     False)``: ``result.dagster_run`` and ``result.get_run_success_event()`` (or
     ``get_job_failure_event()``); call ``.for_run_failure()`` on the result for a run
     failure sensor.
+
+    Args:
+        sensor_name: the sensor's name (the seeds' shorter form may leave it out).
+        dagster_event: the run's lifecycle event.
+        dagster_instance: the instance (``instance=`` is accepted as the seeds' spelling).
+        dagster_run: the run.
+        context: a sensor evaluation context to take the log and resources from.
+        resources: key -> resource.
+        partition_key: the run's partition (default: its ``dagster/partition`` tag).
+        repository_def: the code location's definitions.
     """
+    if instance is not None and dagster_instance is not None and instance is not dagster_instance:
+        raise DagsterInvalidInvocationError(
+            "build_run_status_sensor_context got both dagster_instance and instance; they are "
+            "the same parameter. Pass only dagster_instance."
+        )
+    if dagster_run is not None and partition_key is None and isinstance(dagster_run, DagsterRun):
+        partition_key = dagster_run.tags.get(PARTITION_NAME_TAG)
     return RunStatusSensorContext(
-        sensor_name=sensor_name,
-        dagster_run=dagster_run,
-        dagster_event=dagster_event,
-        instance=dagster_instance,
+        sensor_name=sensor_name if sensor_name is not None else "run_status_sensor",
+        dagster_run=dagster_run,  # type: ignore[arg-type]
+        dagster_event=dagster_event,  # type: ignore[arg-type]
+        instance=dagster_instance if dagster_instance is not None else instance,
         context=context,
         resource_defs=resources,
         partition_key=partition_key,
