@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import zoneinfo
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from enum import Enum
 from typing import Any, cast
@@ -80,6 +81,7 @@ def _check_timezone(timezone: Any, name: str | None) -> str | None:
     from tocsin.cron import get_timezone
 
     try:
+        zoneinfo.ZoneInfo(timezone)
         get_timezone(timezone)
     except Exception as exc:
         raise DagsterInvalidDefinitionError(
