@@ -61,7 +61,7 @@ def test_bad_config_names_the_nested_path() -> None:
 
 
 def test_missing_required_op_config() -> None:
-    with pytest.raises(DagsterInvalidConfigError, match="ops.process_file.config"):
+    with pytest.raises(DagsterInvalidConfigError, match=r"ops\.process_file\.config"):
         validate_run_config(file_job, {})
 
 
@@ -110,7 +110,7 @@ def test_nested_graph_config_path() -> None:
     def outer():
         inner()
 
-    with pytest.raises(DagsterInvalidConfigError, match="ops.inner.ops.process_file.config"):
+    with pytest.raises(DagsterInvalidConfigError, match=r"ops\.inner\.ops\.process_file\.config"):
         validate_run_config(outer, {"ops": {"inner": {"ops": {"process_file": {"config": {}}}}}})
     processed = validate_run_config(
         outer,
@@ -154,7 +154,7 @@ def test_op_selection_runs_only_selected_ops() -> None:
     assert result.output_for_node("b") == 2
     assert not any(e.step_key == "c" for e in result.all_node_events)
     sub = j.get_subset(op_selection=["b"])
-    with pytest.raises(DagsterInvalidConfigError, match="ops.b.inputs.x"):
+    with pytest.raises(DagsterInvalidConfigError, match=r"ops\.b\.inputs\.x"):
         sub.execute_in_process()
     assert (
         sub.execute_in_process(run_config={"ops": {"b": {"inputs": {"x": 4}}}}).output_for_node("b")

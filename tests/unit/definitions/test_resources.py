@@ -55,16 +55,20 @@ def test_bare_resource_without_context_and_plain_values() -> None:
 def test_resource_cycle_is_rejected() -> None:
     a = ResourceDefinition(lambda ctx: 1, required_resource_keys={"b"})
     b = ResourceDefinition(lambda ctx: 2, required_resource_keys={"a"})
-    with pytest.raises(DagsterInvalidDefinitionError, match="depends on itself"):
-        with build_resources({"a": a, "b": b}):
-            pass
+    with (
+        pytest.raises(DagsterInvalidDefinitionError, match="depends on itself"),
+        build_resources({"a": a, "b": b}),
+    ):
+        pass
 
 
 def test_missing_resource_dependency() -> None:
     a = ResourceDefinition(lambda ctx: 1, required_resource_keys={"nope"})
-    with pytest.raises(DagsterInvalidDefinitionError, match="'nope' required by resource"):
-        with build_resources({"a": a}):
-            pass
+    with (
+        pytest.raises(DagsterInvalidDefinitionError, match="'nope' required by resource"),
+        build_resources({"a": a}),
+    ):
+        pass
 
 
 def test_generator_resource_tears_down_after_block() -> None:
@@ -87,9 +91,8 @@ def test_resource_error_is_wrapped() -> None:
     def broken(_):
         raise ValueError("no")
 
-    with pytest.raises(DagsterResourceFunctionError) as info:
-        with build_resources({"broken": broken}):
-            pass
+    with pytest.raises(DagsterResourceFunctionError) as info, build_resources({"broken": broken}):
+        pass
     assert isinstance(info.value.__cause__, ValueError)
 
 
@@ -106,11 +109,11 @@ def test_bad_resource_config() -> None:
     def number(context):
         return context.resource_config["n"]
 
-    with pytest.raises(DagsterInvalidConfigError, match="resources.number.config.n"):
-        with build_resources(
-            {"number": number}, resource_config={"number": {"config": {"n": "x"}}}
-        ):
-            pass
+    with (
+        pytest.raises(DagsterInvalidConfigError, match=r"resources\.number\.config\.n"),
+        build_resources({"number": number}, resource_config={"number": {"config": {"n": "x"}}}),
+    ):
+        pass
 
 
 def test_build_init_resource_context() -> None:
