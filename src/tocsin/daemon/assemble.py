@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from tocsin.daemon.run_queue import QueuedCoordinator, RunQueueLoop, is_queued_coordinator
 from tocsin.daemon.runner import DaemonRunner
 from tocsin.daemon.schedules import ScheduleLoop
 from tocsin.daemon.sensors import SensorLoop
@@ -34,8 +35,11 @@ def build_daemon(
         launcher = SubprocessLauncher(instance)
     settings = sensor_settings(instance)
     timeout = settings.get("evaluation_timeout_seconds")
-    coordinator = ImmediateCoordinator(instance, launcher)
-    loops = {
+    queued = is_queued_coordinator(getattr(instance, "run_coordinator", None))
+    coordinator = (
+        QueuedCoordinator(instance) if queued else ImmediateCoordinator(instance, launcher)
+    )
+    loops: dict[str, Any] = {
         "SENSOR": SensorLoop(
             instance,
             locations,
@@ -45,4 +49,6 @@ def build_daemon(
         ),
         "SCHEDULER": ScheduleLoop(instance, locations, coordinator, evaluation_timeout=timeout),
     }
+    if queued:
+        loops["QUEUED_RUN_COORDINATOR"] = RunQueueLoop(instance, launcher)
     return DaemonRunner(instance, loops, interval=interval, on_report=on_report)
