@@ -122,7 +122,7 @@ def call_with_context(
     Raises:
         DagsterInvalidDefinitionError: a required resource is missing from the context.
     """
-    resources = context.resources if required_keys else None
+    resources = context.resources if required_keys else {}
     for key in sorted(required_keys):
         if key not in resources:
             raise DagsterInvalidDefinitionError(

@@ -39,8 +39,12 @@ def _override_cron(
             f"The job's partitions have cron schedule {cron!r}, which has no minute / hour / day "
             "fields to move; pass cron_schedule to build_schedule_from_partitioned_job instead."
         )
-    overrides = ((0, minute_of_hour, False), (1, hour_of_day, False))
-    overrides += ((2, day_of_month, True), (4, day_of_week, True))
+    overrides: tuple[tuple[int, int | None, bool], ...] = (
+        (0, minute_of_hour, False),
+        (1, hour_of_day, False),
+        (2, day_of_month, True),
+        (4, day_of_week, True),
+    )
     for index, value, only_if_set in overrides:
         if value is None or (only_if_set and fields[index] == "*"):
             continue

@@ -120,7 +120,7 @@ class RunRequest:
             "job_name": self.job_name,
             "asset_selection": None
             if self.asset_selection is None
-            else [list(k.path) for k in self.asset_selection],
+            else [list(k.path) for k in self.asset_selection],  # type: ignore[attr-defined]
             "stale_assets_only": self.stale_assets_only,
             "partition_key": self.partition_key,
         }

@@ -197,7 +197,7 @@ class ScheduleDefinition:
         should_execute: Callable[[Any], bool] | None = None,
         environment_vars: Mapping[str, str] | None = None,
         execution_timezone: str | None = None,
-        execution_fn: Callable[..., Any] | None = None,
+        execution_fn: Callable[..., Any] | DecoratedScheduleFunction | None = None,
         description: str | None = None,
         job: Any = None,
         default_status: DefaultScheduleStatus = DefaultScheduleStatus.STOPPED,

@@ -301,3 +301,14 @@ def test_evaluate_tick_injects_resources():
 
 def test_repr_names_the_sensor():
     assert repr(with_context) == "<SensorDefinition 'with_context'>"
+
+
+def test_asset_key_makes_an_asset_sensor():
+    from tocsin import AssetKey, AssetSensorDefinition
+
+    @sensor(asset_key=AssetKey("my_asset"), job_name="j")
+    def my_asset_sensor(context, asset_event):
+        return None
+
+    assert isinstance(my_asset_sensor, AssetSensorDefinition)
+    assert my_asset_sensor.name == "my_asset_sensor"
