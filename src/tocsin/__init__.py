@@ -164,6 +164,8 @@ _EXPORTS: dict[str, str] = {
     "build_sensor_context": "tocsin.automation.context",
     "schedule": "tocsin.automation.schedule",
     "sensor": "tocsin.automation.sensor",
+    # automation: tocsin's daylight-saving policy for schedules
+    "DstPolicy": "tocsin.cron",
     # automation: asset sensors
     "AssetSensorDefinition": "tocsin.automation.asset_sensor",
     "MultiAssetSensorDefinition": "tocsin.automation.multi_asset_sensor",

@@ -20,6 +20,8 @@ class AssetKey:
     """
 
     __slots__ = ("_hash", "path")
+    path: tuple[str, ...]
+    _hash: int
 
     def __init__(self, path: str | Sequence[str]):
         if isinstance(path, str):
