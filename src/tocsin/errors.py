@@ -4,6 +4,7 @@ Everything tocsin raises derives from ``DagsterError`` (the name users already c
 
     DagsterError
     ├── DagsterInvalidDefinitionError      a definition is malformed
+    │   └── CronParseError (tocsin.cron)   a cron string is malformed (also a ValueError)
     ├── DagsterInvalidInvocationError      a definition was called the wrong way
     ├── DagsterInvariantViolationError     an internal or usage invariant broke
     │   └── DagsterHomeNotSetError         neither TOCSIN_HOME nor DAGSTER_HOME is set
