@@ -3,6 +3,8 @@ executors and errors — each with only its import line changed from dagster to 
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 
@@ -300,12 +302,14 @@ def _files_pipeline(read_back_handle_index: int):
     return files_pipeline
 
 
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
 def test_003_files_pipeline_runs_and_its_own_assertion_catches_the_example_bug() -> None:
     # As printed, the example reads fh_2 ("bar") and asserts "foo": the example's own bug.
     result = _files_pipeline(read_back_handle_index=1).execute_in_process(raise_on_error=False)
     assert not result.success
     (failure,) = result.get_step_failure_events()
     assert "AssertionError" in failure.event_specific_data.error.to_string()
+    gc.collect()  # the example leaves its file open when its assertion fails; close it here
 
 
 def test_003_files_pipeline_with_the_handle_it_meant() -> None:
