@@ -6,7 +6,7 @@ Security rules, all enforced here:
   token (``webserver: {token: ...}`` in tocsin.yaml, ``{env: NAME}`` allowed).
 * With a token, every mutating request needs it: API calls as ``Authorization: Bearer <token>``,
   browser forms through the ``tocsin_auth`` cookie that ``/login`` sets.
-* API mutations must be JSON (``Content-Type: application/json``) or carry a bearer token, so a
+* API POSTs must be JSON (``Content-Type: application/json``) or carry a bearer token, so a
   cross-site page cannot forge them; HTML form posts carry a CSRF token equal to the
   ``tocsin_csrf`` cookie (double submit).
 """
@@ -142,7 +142,9 @@ class SecurityMiddleware:
                 "'Authorization: Bearer <token>' (webserver.token in tocsin.yaml) for changes.",
             )
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
-        if given is None and content_type != "application/json":
+        # A cross-site page can only POST (PUT and DELETE need a CORS preflight, which this
+        # server never grants), and only as a form or text: JSON POSTs are safe.
+        if request.method == "POST" and given is None and content_type != "application/json":
             return error_json(
                 415,
                 "Send changes to the API as JSON (Content-Type: application/json), got "

@@ -82,11 +82,28 @@ class Instigator:
     @property
     def wake_on(self) -> list[str]:
         extras = {} if self.info is None else dict(self.info.extras or {})
-        return [event_name(item) for item in extras.get("wake_on") or ()]
+        declared = extras.get("wake_on")
+        if declared is None and self.kind == SENSOR:
+            declared = _wake_on_in_process(self.code_location, self.name)
+        return [event_name(item) for item in declared or ()]
 
     @property
     def cursor(self) -> str | None:
         return None if self.state is None else self.state.cursor
+
+
+def _wake_on_in_process(location: Any, name: str) -> Any:
+    """``wake_on`` read from the definitions of an in-process location.
+
+    Adapter until the workspace's ``InstigatorInfo.extras`` carries ``wake_on``.
+    """
+    defs = getattr(getattr(location, "handler", None), "defs", None)
+    if defs is None:
+        return None
+    try:
+        return getattr(defs.get_sensor_def(name), "wake_on", None)
+    except DagsterError:
+        return None
 
 
 def event_name(item: Any) -> str:
