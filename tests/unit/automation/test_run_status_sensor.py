@@ -541,3 +541,22 @@ def test_email_sensor_rejects_bad_arguments():
 
 def test_reactions_are_the_shared_result_type():
     assert DagsterRunReaction.__module__ == "tocsin.automation.results"
+
+
+def test_build_context_accepts_the_seeds_instance_spelling():
+    instance = FakeInstance()
+    run, event = _failed_run(instance)
+    context = build_run_status_sensor_context(
+        dagster_run=run, dagster_event=event, instance=instance
+    )
+    assert context.instance is instance
+    assert context.sensor_name == "run_status_sensor"
+    with pytest.raises(DagsterInvalidInvocationError, match="both dagster_instance and instance"):
+        build_run_status_sensor_context("s", event, instance, run, instance=FakeInstance())
+
+
+def test_partition_key_defaults_to_the_run_partition_tag():
+    instance = FakeInstance()
+    run = instance.finish("j", SUCCESS, tags={"dagster/partition": "2024-01-01"})
+    event = instance.all_logs(run.run_id)[0].dagster_event
+    assert build_run_status_sensor_context("s", event, instance, run).partition_key == "2024-01-01"
