@@ -1,14 +1,23 @@
-"""``tocsin daemon run|tick`` and ``tocsin dev``."""
+"""``tocsin daemon run|tick|status``, ``tocsin dev`` and ``tocsin web``."""
 
 from __future__ import annotations
 
 import logging
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 
-from tocsin.cli.common import location_options, open_instance, specs
+from tocsin.cli.common import (
+    echo_json,
+    echo_table,
+    fmt_time,
+    json_option,
+    location_options,
+    open_instance,
+    specs,
+)
 
 
 @click.group("daemon")
@@ -41,7 +50,14 @@ def _describe(locations: list[Any]) -> None:
             continue
         items = location.list_instigators()
         names = ", ".join(f"{i.kind} {i.name}" for i in items) or "no sensors or schedules"
-        click.echo(f"code location {location.name}: {names}")
+        jobs = ", ".join(location.list_jobs()) or "none"
+        click.echo(f"code location {location.name}: {names}; jobs: {jobs}")
+
+
+def _close(locations: list[Any], instance: Any) -> None:
+    for location in locations:
+        location.close()
+    instance.dispose()
 
 
 def _serve(spec_list: list[Any], instance: Any, interval: float) -> None:
@@ -51,11 +67,10 @@ def _serve(spec_list: list[Any], instance: Any, interval: float) -> None:
         _describe(locations)
         runner.run()
     except KeyboardInterrupt:
-        click.echo("Stopped.")
+        pass
     finally:
-        for location in locations:
-            location.close()
-        instance.dispose()
+        click.echo("Stopped.")
+        _close(locations, instance)
 
 
 @daemon_cli.command("run")
@@ -80,18 +95,183 @@ def tick_command(files, modules, workspace) -> None:
             for location, error in report.location_errors.items():
                 click.echo(f"{location}: {error.message}", err=True)
     finally:
-        for location in locations:
-            location.close()
-        instance.dispose()
+        _close(locations, instance)
+
+
+@daemon_cli.command("status")
+@json_option
+def status_command(as_json: bool) -> None:
+    """The daemons' latest heartbeats and the leases they hold."""
+    instance = open_instance()
+    now = datetime.now(UTC)
+    beats = instance.get_daemon_heartbeats()
+    leases = instance.leases.get_leases() if hasattr(instance.leases, "get_leases") else []
+    instance.dispose()
+    if as_json:
+        echo_json(
+            {
+                "heartbeats": [
+                    {
+                        "daemon_type": name,
+                        "timestamp": beat.timestamp.isoformat(),
+                        "errors": [str(getattr(e, "message", e)) for e in beat.errors],
+                    }
+                    for name, beat in sorted(beats.items())
+                ],
+                "leases": [
+                    {"name": x.name, "owner": x.owner, "expires_at": x.expires_at.isoformat()}
+                    for x in leases
+                ],
+            }
+        )
+        return
+    click.echo("Heartbeats:")
+    rows = []
+    for name, beat in sorted(beats.items()):
+        age = (now - beat.timestamp).total_seconds()
+        rows.append((name, fmt_time(beat.timestamp), f"{age:.0f}s ago", len(beat.errors)))
+    echo_table(["DAEMON", "LAST HEARTBEAT", "AGE", "ERRORS"], rows)
+    if not beats:
+        click.echo("No daemon has run on this instance; start one with 'tocsin daemon run'.")
+    click.echo("Leases:")
+    rows = [
+        (x.name, x.owner, fmt_time(x.expires_at), "held" if x.expires_at > now else "expired")
+        for x in leases
+    ]
+    echo_table(["LEASE", "OWNER", "EXPIRES", "STATE"], rows)
+
+
+# -- the web server ------------------------------------------------------------------------------
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def start_web(instance: Any, locations: list[Any], host: str, port: int) -> Any:
+    """Serve the web UI in a thread; return (server, thread), or None without a web app."""
+    try:
+        from tocsin.web.app import create_app
+    except ImportError:
+        return None
+    import threading
+
+    import uvicorn
+
+    if not _port_free(host, port):
+        raise click.ClickException(
+            f"Port {port} on {host} is in use; pick another with --port, or --no-web."
+        )
+    app = create_app(instance, locations, host=host)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="tocsin-web", daemon=True)
+    thread.start()
+    return server, thread
+
+
+def stop_web(web: Any) -> None:
+    if web is None:
+        return
+    server, thread = web
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+class _Watcher:
+    """Notices edits to the files of -f locations so dev can say it reloads."""
+
+    def __init__(self, spec_list: list[Any]):
+        self.dirs = sorted(
+            {os.path.dirname(os.path.abspath(s.python_file)) for s in spec_list if s.python_file}
+        )
+        self.mtimes = self._scan()
+
+    def _scan(self) -> dict[str, float]:
+        found = {}
+        for folder in self.dirs:
+            for name in os.listdir(folder):
+                if name.endswith(".py"):
+                    path = os.path.join(folder, name)
+                    try:
+                        found[path] = os.stat(path).st_mtime
+                    except OSError:
+                        continue
+        return found
+
+    def changed(self) -> bool:
+        now = self._scan()
+        changed, self.mtimes = now != self.mtimes, now
+        return changed
 
 
 @click.command("dev")
 @location_options
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between passes.")
-def dev_command(files, modules, workspace, interval: float) -> None:
-    """Run the daemon on $TOCSIN_HOME (or ./.tocsin when unset). Ctrl-C stops it."""
+@click.option("--port", default=3000, show_default=True, help="Port of the web UI.")
+@click.option("--no-web", is_flag=True, help="Run the daemon alone, without the web UI.")
+def dev_command(files, modules, workspace, interval: float, port: int, no_web: bool) -> None:
+    """Run the daemon and the web UI on $TOCSIN_HOME (or ./.tocsin when unset).
+
+    Code reloads when its files change; Ctrl-C stops everything.
+    """
     spec_list = specs(files, modules, workspace)
     home = os.environ.get("TOCSIN_HOME") or os.path.abspath(".tocsin")
     instance = open_instance(home)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     click.echo(f"tocsin dev: instance in {home}")
-    _serve(spec_list, instance, interval)
+    locations, runner = _start(spec_list, instance, interval, verbose=True)
+    web = None
+    try:
+        _describe(locations)
+        if not no_web:
+            web = start_web(open_instance(), locations, "127.0.0.1", port)
+            if web is not None:
+                click.echo(f"tocsin dev: web UI at http://127.0.0.1:{port}")
+        watcher = _Watcher(spec_list)
+        runner.install_signal_handlers()
+        click.echo("tocsin dev: running; Ctrl-C stops.")
+        while not runner.stop_requested.is_set():
+            runner.run_once()
+            if watcher.changed():
+                click.echo("tocsin dev: code changed, reloading.")
+                _describe(locations)
+            runner.stop_requested.wait(interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_web(web)
+        _close(locations, instance)
+        click.echo("tocsin dev: stopped.")
+
+
+@click.command("web")
+@location_options
+@click.option("--port", default=3000, show_default=True, help="Port to listen on.")
+def web_command(files, modules, workspace, port: int) -> None:
+    """Serve the web UI on 127.0.0.1 (without the daemon)."""
+    from tocsin.workspace.location import WorkerLocation
+
+    spec_list = specs(files, modules, workspace) if files or modules or workspace else []
+    instance = open_instance()
+    locations = [WorkerLocation(spec) for spec in spec_list]
+    try:
+        from tocsin.web.app import serve
+    except ImportError as exc:
+        raise click.ClickException(f"The web UI is not available: {exc}") from exc
+    if not _port_free("127.0.0.1", port):
+        raise click.ClickException(f"Port {port} on 127.0.0.1 is in use; pick another with --port.")
+    click.echo(f"tocsin web: http://127.0.0.1:{port}")
+    try:
+        serve(instance, locations, port=port)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _close(locations, instance)

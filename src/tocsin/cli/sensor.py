@@ -1,89 +1,65 @@
-"""``tocsin sensor list|preview|start|stop``."""
+"""``tocsin sensor list|preview|start|stop|cursor|ticks``."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 import click
 
-from tocsin.cli.common import did_you_mean, load_in_process, location_options, open_instance, specs
+from tocsin.cli.common import (
+    echo_json,
+    echo_table,
+    find_instigator,
+    instigators,
+    json_option,
+    location_options,
+    open_instance,
+)
+from tocsin.cli.instigator import (
+    print_evaluation,
+    save_state,
+    set_status,
+    show_ticks,
+    state_of,
+    status_of,
+)
 
 
 @click.group("sensor")
 def sensor_cli() -> None:
-    """List, preview, start and stop sensors."""
+    """List, preview, start and stop sensors; read their ticks and cursors."""
 
 
-def _sensors(files, modules, workspace) -> list[tuple[Any, Any]]:
-    found = []
-    for spec in specs(files, modules, workspace):
-        location = load_in_process(spec)
-        found += [(location, i) for i in location.list_instigators() if i.kind == "sensor"]
-    return found
-
-
-def _find(name: str, found: list[tuple[Any, Any]]) -> tuple[Any, Any]:
-    for location, info in found:
-        if info.name == name:
-            return location, info
-    raise did_you_mean(name, [info.name for _, info in found], "sensor")
+def _find(name: str, files, modules, workspace):
+    return find_instigator(name, instigators(files, modules, workspace, "sensor"), "sensor")
 
 
 @sensor_cli.command("list")
 @location_options
-def list_command(files, modules, workspace) -> None:
+@json_option
+def list_command(files, modules, workspace, as_json: bool) -> None:
     """Each sensor, whether it is running, and its cursor."""
-    from tocsin.daemon.common import instigator_id, is_running
-
     instance = open_instance()
-    for location, info in _sensors(files, modules, workspace):
-        state = instance.ticks.get_instigator_state(
-            instigator_id(location.name, "sensor", info.name)
-        )
-        status = "RUNNING" if is_running(info, state) else "STOPPED"
+    rows = []
+    for location, info in instigators(files, modules, workspace, "sensor"):
+        state = state_of(instance, location, info)
         cursor = None if state is None else state.cursor
-        click.echo(f"{info.name}\t{status}\tcursor={cursor!r}\tjobs={','.join(info.job_names)}")
+        rows.append((info.name, status_of(info, state), cursor, ",".join(info.job_names)))
+    if as_json:
+        keys = ("name", "status", "cursor", "jobs")
+        echo_json([dict(zip(keys, r, strict=True)) for r in rows])
+    else:
+        echo_table(["NAME", "STATUS", "CURSOR", "JOBS"], rows)
 
 
 @sensor_cli.command("preview")
 @click.argument("name")
 @click.option("--cursor", default=None, help="Evaluate with this cursor.")
 @location_options
-def preview_command(name: str, cursor: str | None, files, modules, workspace) -> None:
-    """Evaluate a sensor once without making runs or moving its cursor."""
-    location, _ = _find(name, _sensors(files, modules, workspace))
+@json_option
+def preview_command(name: str, cursor: str | None, files, modules, workspace, as_json) -> None:
+    """Evaluate a sensor once; stores nothing (no runs, no tick, cursor unchanged)."""
+    location, _ = _find(name, files, modules, workspace)
     evaluation = location.evaluate_sensor(name, cursor=cursor, instance_ref=None)
-    if evaluation.error is not None:
-        raise click.ClickException(evaluation.error.to_string())
-    for line in evaluation.log_lines:
-        click.echo(f"log: {line}")
-    if not evaluation.run_requests:
-        click.echo(f"Skipped: {evaluation.skip_message or 'no run requests'}")
-    for request in evaluation.run_requests:
-        click.echo(f"RunRequest run_key={request.run_key!r} job={request.job_name}")
-        if request.run_config:
-            click.echo(f"  run_config={request.run_config}")
-        if request.tags:
-            click.echo(f"  tags={request.tags}")
-    if evaluation.cursor != cursor:
-        click.echo(f"New cursor: {evaluation.cursor!r}")
-
-
-def _set_status(name: str, running: bool, files, modules, workspace) -> None:
-    from dataclasses import replace
-
-    from tocsin.daemon.common import fresh_state, instigator_id
-    from tocsin.model.ticks import InstigatorStatus
-
-    location, info = _find(name, _sensors(files, modules, workspace))
-    instance = open_instance()
-    origin = instigator_id(location.name, "sensor", info.name)
-    state = instance.ticks.get_instigator_state(origin) or fresh_state(location.name, info)
-    status = InstigatorStatus.RUNNING if running else InstigatorStatus.STOPPED
-    extra = {**state.extra, "status_changed_at": datetime.now(UTC).timestamp()}
-    instance.ticks.add_instigator_state(replace(state, status=status, extra=extra))
-    click.echo(f"Sensor {name} is now {status.value}.")
+    print_evaluation(evaluation, cursor, as_json)
 
 
 @sensor_cli.command("start")
@@ -91,7 +67,8 @@ def _set_status(name: str, running: bool, files, modules, workspace) -> None:
 @location_options
 def start_command(name: str, files, modules, workspace) -> None:
     """Start a sensor (the choice survives daemon restarts and code reloads)."""
-    _set_status(name, True, files, modules, workspace)
+    location, info = _find(name, files, modules, workspace)
+    set_status(open_instance(), location, info, True)
 
 
 @sensor_cli.command("stop")
@@ -99,4 +76,35 @@ def start_command(name: str, files, modules, workspace) -> None:
 @location_options
 def stop_command(name: str, files, modules, workspace) -> None:
     """Stop a sensor; its cursor is kept."""
-    _set_status(name, False, files, modules, workspace)
+    location, info = _find(name, files, modules, workspace)
+    set_status(open_instance(), location, info, False)
+
+
+@sensor_cli.command("cursor")
+@click.argument("name")
+@click.option("--set", "new_cursor", default=None, help="The cursor the next tick starts from.")
+@click.option("--delete", is_flag=True, help="Forget the cursor.")
+@location_options
+def cursor_command(name: str, new_cursor, delete: bool, files, modules, workspace) -> None:
+    """Show, set or delete a sensor's cursor."""
+    if new_cursor is not None and delete:
+        raise click.UsageError("Pass either --set CURSOR or --delete, not both.")
+    location, info = _find(name, files, modules, workspace)
+    instance = open_instance()
+    if new_cursor is None and not delete:
+        state = state_of(instance, location, info)
+        click.echo(repr(None if state is None else state.cursor))
+        return
+    save_state(instance, location, info, cursor=None if delete else new_cursor)
+    click.echo(f"Sensor {name}: cursor {'deleted' if delete else f'set to {new_cursor!r}'}.")
+
+
+@sensor_cli.command("ticks")
+@click.argument("name")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@location_options
+@json_option
+def ticks_command(name: str, limit: int, files, modules, workspace, as_json: bool) -> None:
+    """The newest ticks of a sensor."""
+    location, info = _find(name, files, modules, workspace)
+    show_ticks(open_instance(), location, info, limit, as_json)

@@ -1,0 +1,111 @@
+"""What ``tocsin sensor`` and ``tocsin schedule`` share: state, start/stop, ticks."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from tocsin.cli.common import echo_json, echo_table, fmt_time
+
+
+def origin(location: Any, info: Any) -> str:
+    from tocsin.daemon.common import instigator_id
+
+    return instigator_id(location.name, info.kind, info.name)
+
+
+def state_of(instance: Any, location: Any, info: Any) -> Any:
+    return instance.ticks.get_instigator_state(origin(location, info))
+
+
+def status_of(info: Any, state: Any) -> str:
+    from tocsin.daemon.common import is_running
+
+    return "RUNNING" if is_running(info, state) else "STOPPED"
+
+
+def save_state(instance: Any, location: Any, info: Any, **changes: Any) -> Any:
+    from tocsin.daemon.common import fresh_state
+
+    state = state_of(instance, location, info) or fresh_state(location.name, info)
+    return instance.ticks.add_instigator_state(replace(state, **changes))
+
+
+def set_status(instance: Any, location: Any, info: Any, running: bool) -> None:
+    from tocsin.model.ticks import InstigatorStatus
+
+    status = InstigatorStatus.RUNNING if running else InstigatorStatus.STOPPED
+    state = state_of(instance, location, info)
+    extra = {**(state.extra if state else {}), "status_changed_at": datetime.now(UTC).timestamp()}
+    save_state(instance, location, info, status=status, extra=extra)
+    click.echo(f"{info.kind.capitalize()} {info.name} is now {status.value}.")
+
+
+def show_ticks(instance: Any, location: Any, info: Any, limit: int, as_json: bool) -> None:
+    ticks = instance.ticks.get_ticks(origin(location, info), limit=limit)
+    if as_json:
+        echo_json([t.to_dict() for t in ticks])
+        return
+    rows = []
+    for tick in ticks:
+        detail = tick.skip_reason or (tick.error.message.splitlines()[0] if tick.error else "")
+        runs = ",".join(tick.run_ids)
+        rows.append((tick.tick_id, fmt_time(tick.timestamp), tick.status.value, runs, detail))
+    echo_table(["TICK", "TIME", "STATUS", "RUNS", "DETAIL"], rows)
+
+
+def show_logs(instance: Any, location: Any, info: Any, limit: int, as_json: bool) -> None:
+    ticks = instance.ticks.get_ticks(origin(location, info), limit=limit)
+    if as_json:
+        echo_json([{"tick_id": t.tick_id, "log_lines": list(t.log_lines)} for t in ticks])
+        return
+    lines = 0
+    for tick in reversed(ticks):
+        for line in tick.log_lines:
+            click.echo(f"[tick {tick.tick_id} {fmt_time(tick.timestamp)}] {line}")
+            lines += 1
+        if tick.error is not None:
+            click.echo(f"[tick {tick.tick_id}] error: {tick.error.to_string()}")
+            lines += 1
+    if not lines:
+        click.echo(f"No log lines in the last {limit} ticks of {info.name}.")
+
+
+def print_evaluation(evaluation: Any, cursor: str | None, as_json: bool) -> None:
+    if evaluation.error is not None:
+        raise click.ClickException(evaluation.error.to_string())
+    if as_json:
+        echo_json(
+            {
+                "run_requests": [
+                    {
+                        "run_key": r.run_key,
+                        "job_name": r.job_name,
+                        "run_config": r.run_config,
+                        "tags": r.tags,
+                        "partition_key": r.partition_key,
+                    }
+                    for r in evaluation.run_requests
+                ],
+                "skip_message": evaluation.skip_message,
+                "cursor": evaluation.cursor,
+                "log_lines": list(evaluation.log_lines),
+            }
+        )
+        return
+    for line in evaluation.log_lines:
+        click.echo(f"log: {line}")
+    if not evaluation.run_requests:
+        click.echo(f"Skipped: {evaluation.skip_message or 'no run requests'}")
+    for request in evaluation.run_requests:
+        partition = f" partition={request.partition_key}" if request.partition_key else ""
+        click.echo(f"RunRequest run_key={request.run_key!r} job={request.job_name}{partition}")
+        if request.run_config:
+            click.echo(f"  run_config={request.run_config}")
+        if request.tags:
+            click.echo(f"  tags={request.tags}")
+    if evaluation.cursor is not None and evaluation.cursor != cursor:
+        click.echo(f"New cursor: {evaluation.cursor!r}")
