@@ -45,6 +45,7 @@ class KindConvertor(Convertor[str]):
 
 register_url_convertor("kind", KindConvertor())
 MAX_LIMIT = 1000
+MAX_ID = 2**62
 Handler = Callable[[Request], Awaitable[JSONResponse]]
 
 
@@ -76,6 +77,13 @@ def int_param(request: Request, name: str, default: int, lo: int, hi: int) -> in
         raise WebError(400, f"{name} must be an integer, got {raw!r}.", {name: raw}) from None
     if not lo <= value <= hi:
         raise WebError(400, f"{name} must be between {lo} and {hi}, got {value}.", {name: value})
+    return value
+
+
+def id_param(request: Request, name: str) -> int:
+    value = int(request.path_params[name])
+    if value > MAX_ID:
+        raise WebError(404, f"No {name.replace('_', ' ')} {value}: ids stop at {MAX_ID}.")
     return value
 
 
@@ -258,7 +266,7 @@ async def list_ticks(request: Request) -> JSONResponse:
 
 async def get_tick(request: Request) -> JSONResponse:
     item = instigator_of(request)
-    tick_id = request.path_params["tick_id"]
+    tick_id = id_param(request, "tick_id")
     return ok(tick_json(service_of(request).tick(item, tick_id)))
 
 
@@ -299,7 +307,7 @@ async def cancel_run(request: Request) -> JSONResponse:
 async def run_events(request: Request) -> JSONResponse:
     service = service_of(request)
     run = service.run(request.path_params["run_id"])
-    after = int_param(request, "after", -1, -1, 2**62)
+    after = int_param(request, "after", -1, -1, MAX_ID)
     limit = int_param(request, "limit", 500, 1, 10000)
     entries = service.instance.events.get_logs_for_run(run.run_id, after=after)[:limit]
     next_after = entries[-1].storage_id if len(entries) == limit else None
@@ -375,7 +383,7 @@ async def get_event(request: Request) -> JSONResponse:
     from tocsin.model.events import DagsterEventType, EventRecordsFilter
 
     instance = service_of(request).instance
-    storage_id = request.path_params["storage_id"]
+    storage_id = id_param(request, "storage_id")
     for kind in (DagsterEventType.ENGINE_EVENT, DagsterEventType.ASSET_MATERIALIZATION):
         found = instance.get_event_records(EventRecordsFilter(kind, storage_ids=[storage_id]), 1)
         if found:
