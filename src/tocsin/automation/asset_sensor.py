@@ -146,7 +146,7 @@ class AssetSensorDefinition(SensorDefinition):
 
     def _call_user_fn(self, context: Any, entry: Any) -> Any:
         keys = sorted(self._required_resource_keys)
-        resources = context.resources if keys else None
+        resources: Any = context.resources if keys else None
         for key in keys:
             if key not in resources:
                 raise DagsterInvalidDefinitionError(
@@ -202,7 +202,7 @@ def asset_sensor(
 
     def inner(fn: Callable[..., Any]) -> AssetSensorDefinition:
         return AssetSensorDefinition(
-            name=name or getattr(fn, "__name__", ""),
+            name=name or str(getattr(fn, "__name__", "")),
             asset_key=key,
             job_name=job_name,
             asset_materialization_fn=fn,

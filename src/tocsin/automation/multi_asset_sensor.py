@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -556,8 +556,8 @@ def _drain(raw: Any) -> list[Any]:
     return [] if raw is None else [raw]
 
 
-def _then_update(gen: Iterator[Any], context: MultiAssetSensorEvaluationContext) -> Iterator[Any]:
-    result = yield from gen
+def _then_update(gen: Generator[Any, Any, Any], context: Any) -> Generator[Any, Any, Any]:
+    result: Any = yield from gen
     context.update_cursor_after_evaluation()
     return result
 
@@ -588,7 +588,7 @@ def multi_asset_sensor(
 
     def inner(fn: Callable[..., Any]) -> MultiAssetSensorDefinition:
         return MultiAssetSensorDefinition(
-            name=name or getattr(fn, "__name__", ""),
+            name=name or str(getattr(fn, "__name__", "")),
             monitored_assets=monitored_assets,
             job_name=job_name,
             asset_materialization_fn=fn,
