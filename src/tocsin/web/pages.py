@@ -97,11 +97,11 @@ def back(url: str) -> RedirectResponse:
 # -- overview and instigators ----------------------------------------------------------------
 
 
-def _row(service: Service, item: Any, now: datetime) -> dict[str, Any]:
+def _row(service: Service, item: Any, now: datetime, run: Any = False) -> dict[str, Any]:
     return {
         "item": item,
         "tick": service.last_tick(item),
-        "run": service.last_run(item),
+        "run": service.last_run(item) if run is False else run,
         "next_tick": service.next_tick(item, now),
     }
 
@@ -110,7 +110,9 @@ async def overview(request: Request) -> Response:
     service, now = service_of(request), utcnow()
     tab = request.query_params.get("tab", "sensors")
     kind = SCHEDULE if tab == "schedules" else SENSOR
-    rows = [_row(service, item, now) for item in service.instigators(kind)]
+    items = service.instigators(kind)
+    last_runs = service.last_runs(items)
+    rows = [_row(service, item, now, last_runs.get(item.origin_id)) for item in items]
     return render(request, "overview.html", tab=kind, rows=rows)
 
 

@@ -292,6 +292,29 @@ class Service:
         ticks = self.instance.ticks.get_ticks(item.origin_id, limit=1)
         return ticks[0] if ticks else None
 
+    def last_runs(self, items: Sequence[Instigator]) -> dict[str, DagsterRun]:
+        """The newest run of each instigator, in two queries when storage is tocsin's SQL."""
+        engine = getattr(self.instance.runs, "engine", None)
+        origins = [i.origin_id for i in items]
+        if engine is None or not origins:
+            found = {i.origin_id: self.last_run(i) for i in items}
+            return {k: v for k, v in found.items() if v is not None}
+        import sqlalchemy as sa
+
+        from tocsin.storage import schema
+
+        c = schema.runs.c
+        query = (
+            sa.select(sa.func.max(c.id))
+            .where(c.instigator_id.in_(origins))
+            .group_by(c.instigator_id)
+        )
+        with engine.connect() as conn:
+            ids = [row[0] for row in conn.execute(query)]
+            run_ids = [row[0] for row in conn.execute(sa.select(c.run_id).where(c.id.in_(ids)))]
+        runs = self.instance.get_runs(RunsFilter(run_ids=run_ids)) if run_ids else []
+        return {str(r.tags.get(INSTIGATOR_TAG)): r for r in runs}
+
     def last_run(self, item: Instigator) -> DagsterRun | None:
         runs = self.instance.get_runs(RunsFilter(tags={INSTIGATOR_TAG: item.origin_id}), limit=1)
         return runs[0] if runs else None

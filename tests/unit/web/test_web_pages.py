@@ -40,9 +40,10 @@ def test_every_page_renders(client: TestClient, instance: Any) -> None:
 
 
 def test_overview_toggles_and_last_tick(client: TestClient) -> None:
-    client.post("/api/v1/sensors/watch/tick", headers=JSON)
+    tick = client.post("/api/v1/sensors/watch/tick", headers=JSON).json()["tick"]
     page = client.get("/").text
     assert "Stopped ▶" in page and "SUCCESS" in page
+    assert f'href="/runs/{tick["run_ids"][-1]}"' in page
     assert (
         form(client, "/sensors/watch/start", next="/?tab=sensors").headers["location"]
         == "/?tab=sensors"
