@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from tocsin.daemon.monitoring import RunMonitorLoop
+from tocsin.daemon.retention import RetentionLoop
 from tocsin.daemon.run_queue import QueuedCoordinator, RunQueueLoop, is_queued_coordinator
 from tocsin.daemon.runner import DaemonRunner
 from tocsin.daemon.schedules import ScheduleLoop
@@ -51,4 +53,6 @@ def build_daemon(
     }
     if queued:
         loops["QUEUED_RUN_COORDINATOR"] = RunQueueLoop(instance, launcher)
+    loops["MONITORING"] = RunMonitorLoop(instance, launcher)
+    loops["RETENTION"] = RetentionLoop(instance)
     return DaemonRunner(instance, loops, interval=interval, on_report=on_report)

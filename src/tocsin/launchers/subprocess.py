@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 from tocsin.launchers.base import RunLauncher
+from tocsin.launchers.processes import WORKER_PID_TAG, terminate_pid, worker_pid
 from tocsin.launchers.run_worker import encode_ref
 from tocsin.model.run import DagsterRun
 
@@ -41,6 +42,9 @@ class SubprocessLauncher(RunLauncher):
         with self._lock:
             self._reap()
             self._procs[run.run_id] = proc
+        # Recorded so that run monitoring (in this daemon or after a restart) can tell a
+        # worker that died from one still working, and can stop it.
+        self.instance.add_run_tags(run.run_id, {WORKER_PID_TAG: str(proc.pid)})
 
     def _log_file(self, run_id: str) -> Any:
         store = getattr(self.instance, "compute_log_manager", None)
@@ -67,7 +71,12 @@ class SubprocessLauncher(RunLauncher):
     def terminate(self, run_id: str) -> bool:
         with self._lock:
             proc = self._procs.pop(run_id, None)
-        if proc is None or proc.poll() is not None:
+        if proc is None:
+            # Started by an earlier daemon process: stop it by the pid on the run.
+            run = self.instance.get_run_by_id(run_id)
+            pid = None if run is None else worker_pid(run.tags)
+            return pid is not None and terminate_pid(pid)
+        if proc.poll() is not None:
             return False
         proc.terminate()
         try:
