@@ -28,6 +28,8 @@ def postgres_template() -> Iterator[str]:
     engine = postgres_engine(f"postgresql://postgres@127.0.0.1:5432/{name}")
     SqlStorage(engine)
     engine.dispose()
+    # No connections, so autovacuum never holds it while a test database is copied from it.
+    _admin(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
     yield name
     _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
