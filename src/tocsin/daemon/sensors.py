@@ -28,6 +28,7 @@ from tocsin.daemon.common import (
     is_running,
     state_after_tick,
 )
+from tocsin.daemon.crash import crash_point
 from tocsin.model.errors_info import SerializableErrorInfo, serializable_error_info_from_exc
 from tocsin.model.tags import SENSOR_NAME_TAG
 from tocsin.model.ticks import InstigatorState, InstigatorType, Tick, TickStatus
@@ -116,6 +117,7 @@ class SensorLoop:
                 timestamp=now,
             )
         )
+        crash_point("before_evaluate")
         evaluation = location.evaluate_sensor(
             info.name,
             cursor=state.cursor,
@@ -151,7 +153,9 @@ class SensorLoop:
         new_state = state_after_tick(
             state, now=now, status=status, cursor=evaluation.cursor, last_run_key=last_key
         )
+        crash_point("after_evaluate")
         new_runs = self.instance.ticks.write_tick(tick, runs, evaluation.cursor, new_state)
+        crash_point("after_commit")
         report_reactions(self.instance, info.name, evaluation)
         if new_runs:
             self.coordinator.submit(new_runs)
