@@ -325,6 +325,11 @@ class DagsterInstance:
         kind = "ephemeral" if self.is_ephemeral else "persistent"
         return f"<DagsterInstance {kind} {self.root_directory!r}>"
 
+    @property
+    def compute_logs(self) -> Any:
+        """The compute log manager (stdout/stderr of steps)."""
+        return self.compute_log_manager
+
     # -- directories and URLs ---------------------------------------------------------------------
 
     @property

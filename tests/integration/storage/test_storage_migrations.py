@@ -84,6 +84,7 @@ def test_a_database_of_someone_else_is_refused(empty_engine):
         SqlStorage(empty_engine)
 
 
+@pytest.mark.postgres
 def test_instance_migrate_brings_a_home_to_head(tmp_path, postgres_url):
     (tmp_path / "tocsin.yaml").write_text(
         f"storage:\n  postgres:\n    postgres_url: {postgres_url}\n"
