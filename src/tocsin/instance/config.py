@@ -418,7 +418,7 @@ def _settings(reader: _Reader, nodes: tuple[Any, Any], value: Any, key: str, cls
                 child_nodes[name][1],
                 f"'{key}.{name}' must be {names}, got {_type_name(item)} {item!r}.",
             )
-        if name in ("num_workers", "num_submit_workers") and item is not None and item < 1:
+        if name in ("num_workers", "num_submit_workers") and isinstance(item, int) and item < 1:
             raise reader.fail(
                 child_nodes[name][1], f"'{key}.{name}' must be at least 1, got {item}."
             )

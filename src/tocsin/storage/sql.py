@@ -98,10 +98,12 @@ class SqlStorage(SqlEventLog, RunStore, PartitionStore, TickStore, LeaseStore, M
 
     def _insert_stmt(self, table: sa.Table) -> Any:
         if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        return insert(table)
+            from sqlalchemy.dialects import postgresql
+
+            return postgresql.insert(table)
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table)
 
     def insert_ignore(
         self,
@@ -491,10 +493,10 @@ class SqlStorage(SqlEventLog, RunStore, PartitionStore, TickStore, LeaseStore, M
 
     def _save_tick(self, conn: sa.Connection, tick: Tick) -> Tick:
         if tick.tick_id is None:
-            stmt = sa.insert(t.ticks).values(**self._tick_values(tick)).returning(t.ticks.c.id)
-            return replace(tick, tick_id=conn.execute(stmt).scalar_one())
-        stmt = sa.update(t.ticks).where(t.ticks.c.id == tick.tick_id)
-        if conn.execute(stmt.values(**self._tick_values(tick))).rowcount == 0:
+            insert = sa.insert(t.ticks).values(**self._tick_values(tick)).returning(t.ticks.c.id)
+            return replace(tick, tick_id=conn.execute(insert).scalar_one())
+        update = sa.update(t.ticks).where(t.ticks.c.id == tick.tick_id)
+        if conn.execute(update.values(**self._tick_values(tick))).rowcount == 0:
             raise NotFoundError(f"Tick {tick.tick_id} is not in the tick store.")
         return tick
 

@@ -39,6 +39,29 @@ def _entry(row: Any) -> EventLogEntry:
     return EventLogEntry.from_dict(json.loads(row.event), row.id)
 
 
+def _record_conditions(f: EventRecordsFilter) -> list[sa.ColumnElement[bool]]:
+    """The WHERE clauses of an ``EventRecordsFilter`` beyond its event type."""
+    c = t.event_logs.c
+    out: list[sa.ColumnElement[bool]] = []
+    if f.asset_key is not None:
+        out.append(c.asset_key == f.asset_key.to_string())
+    if f.asset_partitions is not None:
+        out.append(c.partition.in_(list(f.asset_partitions)))
+    if f.after_cursor is not None:
+        out.append(c.id > f.after_cursor)
+    if f.before_cursor is not None:
+        out.append(c.id < f.before_cursor)
+    if f.after_timestamp is not None:
+        out.append(c.timestamp > f.after_timestamp)
+    if f.before_timestamp is not None:
+        out.append(c.timestamp < f.before_timestamp)
+    if f.storage_ids is not None:
+        out.append(c.id.in_(list(f.storage_ids)))
+    if f.run_ids is not None:
+        out.append(c.run_id.in_(list(f.run_ids)))
+    return out
+
+
 class SqlEventLog(EventLog):
     """Event log methods; mixed into ``SqlStorage``, which supplies the transactions."""
 
@@ -97,19 +120,7 @@ class SqlEventLog(EventLog):
         c = t.event_logs.c
         f = records_filter
         query = sa.select(c.id, c.event).where(c.event_type == f.event_type.value)
-        conditions = [
-            (f.asset_key is not None, lambda: c.asset_key == f.asset_key.to_string()),  # type: ignore[union-attr]
-            (f.asset_partitions is not None, lambda: c.partition.in_(list(f.asset_partitions))),  # type: ignore[arg-type]
-            (f.after_cursor is not None, lambda: c.id > f.after_cursor),
-            (f.before_cursor is not None, lambda: c.id < f.before_cursor),
-            (f.after_timestamp is not None, lambda: c.timestamp > f.after_timestamp),
-            (f.before_timestamp is not None, lambda: c.timestamp < f.before_timestamp),
-            (f.storage_ids is not None, lambda: c.id.in_(list(f.storage_ids))),  # type: ignore[arg-type]
-            (f.run_ids is not None, lambda: c.run_id.in_(list(f.run_ids))),  # type: ignore[arg-type]
-        ]
-        for is_set, condition in conditions:
-            if is_set:
-                query = query.where(condition())
+        query = query.where(*_record_conditions(f))
         query = query.order_by(c.id.asc() if ascending else c.id.desc())
         if limit is not None:
             query = query.limit(limit)
