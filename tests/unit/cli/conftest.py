@@ -112,3 +112,9 @@ def instance(home: Path):
 
     with DagsterInstance.get() as opened:
         yield opened
+
+
+@pytest.fixture
+def queued(home: Path) -> None:
+    """The home's tocsin.yaml uses the queued run coordinator (submitting only queues runs)."""
+    (home / "tocsin.yaml").write_text(QUEUED_YAML)
