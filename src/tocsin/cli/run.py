@@ -122,7 +122,12 @@ def _event_line(entry: Any) -> str:
     event = entry.dagster_event
     kind = "LOG" if event is None else event.event_type_value
     step = f" [{entry.step_key}]" if entry.step_key else ""
-    return f"{fmt_time(entry.timestamp)} {kind}{step} {entry.message}"
+    line = f"{fmt_time(entry.timestamp)} {kind}{step} {entry.message}"
+    data = None if event is None else getattr(event, "event_specific_data", None)
+    error = getattr(data, "error", None) or entry.error_info
+    if error is not None:
+        line += f"\n    {error.message.strip()}"
+    return line
 
 
 @run_cli.command("logs")
