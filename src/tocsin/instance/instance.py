@@ -14,8 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,17 @@ from tocsin.errors import (
     DagsterHomeNotSetError,
     DagsterRunNotFoundError,
 )
-from tocsin.instance.plugins import ConfigurableClassData
+from tocsin.instance.ref import (
+    InstanceRef,
+    MigrationResult,
+    default_ref,
+    engine_for,
+    open_store,
+    ref_from_config,
+    rehydrate_optional,
+    storage_dir_url,
+    storage_urls,
+)
 from tocsin.model.asset_key import AssetKey
 from tocsin.model.errors_info import SerializableErrorInfo
 from tocsin.model.events import (
@@ -50,60 +59,6 @@ _STATUS_FOR_EVENT = {
 }
 
 DEFAULT_WEBSERVER_URL = "http://127.0.0.1:3000"
-
-
-@dataclass(frozen=True)
-class InstanceRef:
-    """What a child process needs to open the same instance; picklable.
-
-    Each field but ``settings`` is the ``ConfigurableClassData`` of one component.
-    """
-
-    local_artifact_storage_data: ConfigurableClassData
-    run_storage_data: ConfigurableClassData
-    event_storage_data: ConfigurableClassData
-    compute_logs_data: ConfigurableClassData
-    schedule_storage_data: ConfigurableClassData
-    scheduler_data: ConfigurableClassData | None = None
-    run_coordinator_data: ConfigurableClassData | None = None
-    run_launcher_data: ConfigurableClassData | None = None
-    settings: Mapping[str, Any] = field(default_factory=dict)
-    custom_instance_class_data: ConfigurableClassData | None = None
-
-    @staticmethod
-    def for_sqlite_dir(base_dir: str, settings: Mapping[str, Any] | None = None) -> InstanceRef:
-        """A ref to an instance with every store in SQLite under ``base_dir``."""
-        return _default_ref(base_dir, {}, settings or {})
-
-
-def _data(module: str, class_name: str, config: Mapping[str, Any]) -> ConfigurableClassData:
-    return ConfigurableClassData(module, class_name, dict(config))
-
-
-def _default_ref(
-    home: str, overrides: Mapping[str, ConfigurableClassData | None], settings: Mapping[str, Any]
-) -> InstanceRef:
-    storage_dir = os.path.join(home, "storage")
-    sqlite = _data("tocsin.instance.components", "SqliteStorage", {"base_dir": storage_dir})
-    components = "tocsin.instance.components"
-    defaults: dict[str, ConfigurableClassData | None] = {
-        "local_artifact_storage_data": _data(
-            components, "LocalArtifactStorage", {"base_dir": home}
-        ),
-        "run_storage_data": sqlite,
-        "event_storage_data": sqlite,
-        "schedule_storage_data": sqlite,
-        "compute_logs_data": _data(
-            components,
-            "LocalComputeLogManager",
-            {"base_dir": os.path.join(storage_dir, "compute_logs")},
-        ),
-        "scheduler_data": _data(components, "DagsterDaemonScheduler", {}),
-        "run_coordinator_data": _data(components, "DefaultRunCoordinator", {}),
-        "run_launcher_data": _data(components, "DefaultRunLauncher", {}),
-    }
-    defaults.update({k: v for k, v in overrides.items() if v is not None})
-    return InstanceRef(settings=dict(settings), **defaults)  # type: ignore[arg-type]
 
 
 def _home_from_env() -> str:
@@ -178,7 +133,7 @@ class DagsterInstance:
         if not os.path.exists(db):
             copy_template(db)
         storage = SqlStorage(sqlite_engine(db), check_schema=not owned)
-        ref = _default_ref(home, {}, {})
+        ref = default_ref(home, {}, {})
         return cls._assemble(
             ref,
             {storage_dir_url(storage_dir): storage},
@@ -245,9 +200,9 @@ class DagsterInstance:
     ) -> DagsterInstance:
         from tocsin.storage.base import EventLog, RunStore, TickStore
 
-        runs = _open_store(ref.run_storage_data, RunStore, opened, "run_storage")
-        events = _open_store(ref.event_storage_data, EventLog, opened, "event_log_storage")
-        ticks = _open_store(ref.schedule_storage_data, TickStore, opened, "schedule_storage")
+        runs = open_store(ref.run_storage_data, RunStore, opened, "run_storage")
+        events = open_store(ref.event_storage_data, EventLog, opened, "event_log_storage")
+        ticks = open_store(ref.schedule_storage_data, TickStore, opened, "schedule_storage")
         if hasattr(ticks, "engine") and hasattr(runs, "engine") and ticks is not runs:
             raise ConfigError(
                 "run_storage and schedule_storage point at different databases; they must share "
@@ -259,9 +214,9 @@ class DagsterInstance:
             ticks=ticks,
             compute_log_manager=ref.compute_logs_data.rehydrate(),
             local_artifact_storage=ref.local_artifact_storage_data.rehydrate(),
-            run_coordinator=_maybe(ref.run_coordinator_data),
-            run_launcher=_maybe(ref.run_launcher_data),
-            scheduler=_maybe(ref.scheduler_data),
+            run_coordinator=rehydrate_optional(ref.run_coordinator_data),
+            run_launcher=rehydrate_optional(ref.run_launcher_data),
+            scheduler=rehydrate_optional(ref.scheduler_data),
             settings=ref.settings,
             ref=ref,
             is_ephemeral=is_ephemeral,
@@ -286,8 +241,8 @@ class DagsterInstance:
         path = find_config_file(home)
         ref = ref_from_config(home, load_instance_config(path) if path else None)
         results = []
-        for url in _storage_urls(ref):
-            engine = _engine_for(url)
+        for url in storage_urls(ref):
+            engine = engine_for(url)
             try:
                 before, after = upgrade(engine)
             finally:
@@ -716,84 +671,8 @@ class DagsterInstance:
 Instance = DagsterInstance
 
 
-def storage_dir_url(storage_dir: str) -> str:
-    from tocsin.storage.sqlite import DB_FILENAME, sqlite_url
-
-    return sqlite_url(Path(storage_dir) / DB_FILENAME)
-
-
 def _first_of(kind: type, *stores: Any) -> Any:
     for store in stores:
         if isinstance(store, kind):
             return store
     return stores[0]
-
-
-def _maybe(data: ConfigurableClassData | None) -> Any:
-    return None if data is None else data.rehydrate()
-
-
-def _open_store(data: ConfigurableClassData, kind: type, opened: dict[str, Any], key: str) -> Any:
-    from tocsin.instance.components import StorageLocation
-
-    obj = data.rehydrate()
-    if isinstance(obj, StorageLocation):
-        url = obj.url
-        if url not in opened:
-            opened[url] = _open_sql(url)
-        return opened[url]
-    if not isinstance(obj, kind):
-        raise ConfigError(
-            f"{key}: {data.module_name}.{data.class_name} built a {type(obj).__name__}, which is "
-            f"not a {kind.__name__}; a storage plugin must subclass tocsin.storage.base."
-            f"{kind.__name__}."
-        )
-    return obj
-
-
-def _engine_for(url: str) -> Any:
-    if url.startswith("sqlite:"):
-        from tocsin.storage.sqlite import sqlite_engine
-
-        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-        return sqlite_engine(url)
-    from tocsin.storage.postgres import postgres_engine
-
-    return postgres_engine(url)
-
-
-def _open_sql(url: str) -> Any:
-    from tocsin.storage.sql import SqlStorage
-
-    return SqlStorage(_engine_for(url))
-
-
-def _storage_urls(ref: InstanceRef) -> list[str]:
-    from tocsin.instance.components import StorageLocation
-
-    urls: list[str] = []
-    for data in (ref.run_storage_data, ref.event_storage_data, ref.schedule_storage_data):
-        obj = data.rehydrate()
-        if isinstance(obj, StorageLocation) and obj.url not in urls:
-            urls.append(obj.url)
-    return urls
-
-
-@dataclass(frozen=True)
-class MigrationResult:
-    """What ``DagsterInstance.migrate`` did to one database."""
-
-    url: str
-    before: str | None
-    after: str | None
-
-
-def ref_from_config(home: str, config: Any) -> InstanceRef:
-    """The ``InstanceRef`` of the instance at ``home`` configured by ``config`` (or defaults)."""
-    if config is None:
-        return _default_ref(home, {}, {})
-    return _default_ref(home, config.class_data(home), config.settings())
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
