@@ -66,6 +66,9 @@ def test_a_dropped_file_makes_exactly_one_successful_run(tmp_path: Path):
     watch.mkdir()
     (tmp_path / "defs.py").write_text(DEFS)
     env = {**os.environ, "TOCSIN_HOME": str(home), "TOCSIN_E2E_WATCH": str(watch)}
+    # A file, not a pipe: run workers inherit the daemon's output, so a pipe would not reach
+    # end-of-file while one of them lives.
+    log = open(tmp_path / "daemon.log", "wb")  # noqa: SIM115 - closed in finally
     daemon = subprocess.Popen(
         [
             sys.executable,
@@ -79,10 +82,11 @@ def test_a_dropped_file_makes_exactly_one_successful_run(tmp_path: Path):
             "0.5",
         ],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         cwd=tmp_path,
     )
+    log.close()
     os.environ["TOCSIN_HOME"] = str(home)
     try:
         instance = DagsterInstance.get()
@@ -90,7 +94,7 @@ def test_a_dropped_file_makes_exactly_one_successful_run(tmp_path: Path):
         wait_until(lambda: instance.ticks.get_ticks(origin, limit=1), timeout=20)
         (watch / "a.txt").write_text("hello")
         run = wait_until(lambda: _finished_run(instance, "a.txt"), timeout=30)
-        assert run.status == DagsterRunStatus.SUCCESS, _output(daemon)
+        assert run.status == DagsterRunStatus.SUCCESS, _output(tmp_path)
         # Later ticks see the same file and make nothing new.
         count = len(instance.ticks.get_ticks(origin))
         wait_until(lambda: len(instance.ticks.get_ticks(origin)) >= count + 2, timeout=15)
@@ -106,7 +110,7 @@ def test_a_dropped_file_makes_exactly_one_successful_run(tmp_path: Path):
         except subprocess.TimeoutExpired:
             daemon.kill()
             daemon.wait()
-    assert daemon.returncode == 0, _output(daemon)
+    assert daemon.returncode == 0, _output(tmp_path)
 
 
 def _finished_run(instance, run_key):
@@ -116,10 +120,5 @@ def _finished_run(instance, run_key):
     return None
 
 
-def _output(proc) -> str:
-    if proc.stdout is None:
-        return ""
-    try:
-        return proc.stdout.read().decode(errors="replace")[-5000:]
-    except ValueError:
-        return ""
+def _output(tmp_path: Path) -> str:
+    return (tmp_path / "daemon.log").read_text(errors="replace")[-5000:]
