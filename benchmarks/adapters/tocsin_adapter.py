@@ -68,7 +68,9 @@ def open_home(home: str) -> Any:
     return DagsterInstance.from_config(home)
 
 
-def success_run_ids(instance: Any) -> set[str]:
+def finished_runs(instance: Any) -> dict[str, str]:
+    """Run id to status name, for the runs that have finished (SUCCESS, FAILURE, CANCELED)."""
     from tocsin.model.run import DagsterRunStatus, RunsFilter
 
-    return {r.run_id for r in instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.SUCCESS]))}
+    done = [DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED]
+    return {r.run_id: r.status.value for r in instance.get_runs(RunsFilter(statuses=done))}
