@@ -24,7 +24,7 @@ from adapters import load
 DEFS = str(Path(__file__).resolve().parent / "adapters" / "defs_runkeys.py")
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 RUNS = 200
-REPEATS = 3
+REPEATS = 3 if IMPL == "tocsin" else 2
 
 
 def one_round(adapter) -> float:
