@@ -20,7 +20,7 @@ _INSTANCES: dict[Any, Any] = {}
 
 
 def run_steps_in_children(
-    ctx: Any, plan: ExecutionPlan, origin: tuple[str, str], ref: Any, executor: Any
+    ctx: Any, plan: ExecutionPlan, origin: tuple[str, str, str | None], ref: Any, executor: Any
 ) -> None:
     """Run every step of ``plan`` in a pool of child processes."""
     scheduler = PlanScheduler(plan)
@@ -79,7 +79,7 @@ def run_step_in_child(payload: tuple[Any, ...]) -> dict[str, Any]:
     from tocsin.execution.step import RunContext, _record_failure, execute_step
     from tocsin.model.run import DagsterRun
 
-    job_def = load_job(origin[0], origin[1], job_name)
+    job_def = load_job(origin[0], origin[1], job_name, origin[2])
     if selection:
         job_def = job_def.get_subset(op_selection=selection)
     instance = _instance_for(ref)

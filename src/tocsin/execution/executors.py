@@ -10,6 +10,7 @@ with an engine event saying so.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 from abc import ABC, abstractmethod
@@ -178,29 +179,61 @@ def in_process_executor(init_context: InitExecutorContext) -> Executor:
 # ---------------------------------------------------------------------------- multiprocess
 
 
-def job_origin(job_def: Any) -> tuple[str, str] | None:
-    """``(module, attribute)`` from which a child process can load ``job_def``, if any."""
+def job_origin(job_def: Any) -> tuple[str, str, str | None] | None:
+    """``(module, attribute, file)`` from which a child process can load ``job_def``, if any.
+
+    ``file`` is the module's file: a code location loaded from a file path gets a private
+    module name that a fresh process cannot import, so the child then loads that file under
+    the same name.
+    """
     module_name = job_def.defined_in_module
     if not module_name or module_name == "__main__":
         return None
     module = sys.modules.get(module_name)
     if module is None:
         return None
+    attr = _attribute_holding(module, job_def)
+    if attr is None:
+        return None
+    return module_name, attr, getattr(module, "__file__", None)
+
+
+def _attribute_holding(module: Any, job_def: Any) -> str | None:
     for attr, value in vars(module).items():
         if value is job_def:
-            return module_name, attr
+            return attr
     for attr, value in vars(module).items():
         if getattr(value, "name", None) == job_def.name and type(value).__name__ == "JobDefinition":
-            return module_name, attr
+            return attr
         get_job = getattr(value, "get_job_def", None)
         if callable(get_job) and type(value).__name__ == "Definitions":
-            return module_name, attr
+            return attr
     return None
 
 
-def load_job(module_name: str, attr: str, job_name: str) -> Any:
-    """Import the module and return the job (from a ``Definitions`` object if need be)."""
-    value = getattr(importlib.import_module(module_name), attr)
+def _import_module(module_name: str, file: str | None) -> Any:
+    """Import by name; a module that only exists under a private name is loaded from its file."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if file is None or exc.name != module_name:
+            raise
+    folder = os.path.dirname(os.path.abspath(file))
+    if folder not in sys.path:
+        sys.path.insert(0, folder)  # sibling imports work as they did in the code location
+    spec = importlib.util.spec_from_file_location(module_name, file)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load module {module_name!r} from {file}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_job(module_name: str, attr: str, job_name: str, file: str | None = None) -> Any:
+    """Import the module (from ``file`` when given) and return the job, from a ``Definitions``
+    object if need be."""
+    value = getattr(_import_module(module_name, file), attr)
     get_job = getattr(value, "get_job_def", None)
     if callable(get_job) and type(value).__name__ == "Definitions":
         return get_job(job_name)
