@@ -80,7 +80,8 @@ def test_dev_turns_a_dropped_file_into_a_successful_run(tmp_path: Path):
     )
 
     def output() -> str:
-        log.flush()
+        if not log.closed:
+            log.flush()
         return (tmp_path / "dev.log").read_text(errors="replace")
 
     try:

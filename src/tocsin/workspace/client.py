@@ -58,6 +58,9 @@ class WorkerClient:
             stdout=subprocess.PIPE,
             cwd=self.spec.working_directory or None,
             env=env,
+            # Its own session: a Ctrl-C in the terminal stops the daemon, which then stops
+            # its workers, instead of every worker printing a KeyboardInterrupt of its own.
+            start_new_session=True,
         )
 
     def request(self, op: str, args: dict[str, Any] | None = None, *, timeout: float | None = None):
