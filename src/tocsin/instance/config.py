@@ -105,6 +105,8 @@ class WebserverSettings:
     """``webserver:``: where the web UI is reached (used for run links)."""
 
     base_url: str = "http://127.0.0.1:3000"
+    # Bearer token for changes through the web UI and API: a string or {env: NAME}.
+    token: str | dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -401,6 +403,7 @@ _SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "num_submit_workers": (int, type(None)),
     "evaluation_timeout_seconds": (int, float),
     "base_url": (str,),
+    "token": (str, dict, type(None)),
 }
 
 

@@ -256,3 +256,13 @@ def test_errors_name_file_line_and_key(tmp_path, text, message):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="cannot read instance config"):
         load_instance_config(tmp_path / "nope.yaml")
+
+
+def test_webserver_token_may_be_given_inline_or_from_the_environment(tmp_path) -> None:
+    from tocsin.instance.config import load_instance_config
+
+    path = tmp_path / "tocsin.yaml"
+    path.write_text("webserver:\n  token: {env: TOCSIN_WEB_TOKEN}\n")
+    assert load_instance_config(str(path)).webserver.token == {"env": "TOCSIN_WEB_TOKEN"}
+    path.write_text("webserver:\n  token: s3cret\n")
+    assert load_instance_config(str(path)).webserver.token == "s3cret"
