@@ -54,7 +54,9 @@ class SerializableErrorInfo:
 
 def serializable_error_info_from_exc(exc: BaseException, _depth: int = 0) -> SerializableErrorInfo:
     """Capture an exception, its traceback and its cause chain (up to 10 deep)."""
-    message = "".join(traceback.format_exception_only(type(exc), exc))
+    # The bare class name, as users see it in the reference ("SensorExecutionError: ...").
+    text = str(exc)
+    message = f"{type(exc).__name__}: {text}\n" if text else f"{type(exc).__name__}\n"
     stack = traceback.format_tb(exc.__traceback__) if exc.__traceback__ else []
     cause = None
     if exc.__cause__ is not None and _depth < 10:

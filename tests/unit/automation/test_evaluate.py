@@ -180,7 +180,7 @@ def test_daemon_mode_wraps_the_user_error_and_keeps_the_cursor():
     result = evaluate_sensor(fails, build_sensor_context(cursor="c0"), wrap_errors=True)
     assert result.run_requests == () and result.cursor == "c0"
     assert result.error.message.startswith(
-        "tocsin.errors.SensorExecutionError: Error occurred during the execution of "
+        "SensorExecutionError: Error occurred during the execution of "
         "evaluation_fn for sensor fails"
     )
     assert result.error.cause.cls_name == "ValueError"
@@ -309,7 +309,7 @@ def test_evaluate_schedule_daemon_mode_returns_the_error():
 
     result = evaluate_schedule(fails, build_schedule_context(), wrap_errors=True)
     assert result.error.message.startswith(
-        "tocsin.errors.ScheduleExecutionError: Error occurred during the evaluation of schedule "
+        "ScheduleExecutionError: Error occurred during the evaluation of schedule "
         "fails"
     )
     assert isinstance(result.exception, ScheduleExecutionError)
