@@ -37,7 +37,9 @@ def measure(fn: Callable[[], Any], *, repeats: int, warmup: int = 1) -> list[flo
     return samples
 
 
-def report(workload: str, samples: list[float], *, unit: str = "ms", scale: float = 1e3, **extra: Any) -> None:
+def report(
+    workload: str, samples: list[float], *, unit: str = "ms", scale: float = 1e3, **extra: Any
+) -> None:
     """Print one JSON line with the median, min and max of ``samples`` (seconds) in ``unit``."""
     row = {
         "workload": workload,

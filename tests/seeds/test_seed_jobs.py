@@ -68,7 +68,9 @@ def test_000_asset_job_over_every_asset() -> None:
     def materializes_asset_sensor():
         yield RunRequest(run_key=None)
 
-    defs = Definitions(assets=[upstream, downstream], jobs=[asset_job], sensors=[materializes_asset_sensor])
+    defs = Definitions(
+        assets=[upstream, downstream], jobs=[asset_job], sensors=[materializes_asset_sensor]
+    )
     result = defs.get_job_def("asset_job").execute_in_process()
     assert result.success
     assert len(result.get_asset_materialization_events()) == 2
@@ -232,14 +234,16 @@ def test_003_user_code_error_boundary_with_a_string_message() -> None:
     def call_user_provided_function():
         raise ValueError("user bug")
 
-    with pytest.raises(DagsterExecutionStepExecutionError) as info:
-        with user_code_error_boundary(
+    with (
+        pytest.raises(DagsterExecutionStepExecutionError) as info,
+        user_code_error_boundary(
             # Pass a class that inherits from DagsterUserCodeExecutionError
             DagsterExecutionStepExecutionError,
             # Pass a function that produces a message
             "Error occurred during step execution",
-        ):
-            call_user_provided_function()
+        ),
+    ):
+        call_user_provided_function()
     assert str(info.value) == "Error occurred during step execution"
     assert isinstance(info.value.user_exception, ValueError)
     assert isinstance(info.value.__cause__, ValueError)
@@ -289,7 +293,7 @@ def _files_pipeline(read_back_handle_index: int):
 
     @solid(required_resource_keys={"file_manager"})
     def read_files(context, file_handles):
-        fh_1, fh_2 = file_handles
+        _fh_1, fh_2 = file_handles
         assert context.resources.file_manager.read_data(fh_2) == b"bar"
         fd = context.resources.file_manager.read(file_handles[read_back_handle_index], mode="r")
         assert fd.read() == "foo"
@@ -302,7 +306,9 @@ def _files_pipeline(read_back_handle_index: int):
     return files_pipeline
 
 
-@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.filterwarnings(
+    "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"
+)
 def test_003_files_pipeline_runs_and_its_own_assertion_catches_the_example_bug() -> None:
     # As printed, the example reads fh_2 ("bar") and asserts "foo": the example's own bug.
     result = _files_pipeline(read_back_handle_index=1).execute_in_process(raise_on_error=False)

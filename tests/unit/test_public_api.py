@@ -26,6 +26,9 @@ def test_every_export_resolves(name: str) -> None:
 
 
 def test_import_is_lazy() -> None:
-    code = "import sys, tocsin; print(sorted(m for m in sys.modules if m.startswith(('sqlalchemy', 'pydantic', 'tocsin.'))))"
+    code = (
+        "import sys, tocsin; print(sorted(m for m in sys.modules"
+        " if m.startswith(('sqlalchemy', 'pydantic', 'tocsin.'))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

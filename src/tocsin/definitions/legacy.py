@@ -121,7 +121,7 @@ class LocalFileManager:
         return LocalFileHandle(path)
 
     def read(self, file_handle: LocalFileHandle, mode: str = "rb") -> IO[Any]:
-        return open(file_handle.path, mode)  # noqa: SIM115 - the caller closes it
+        return open(file_handle.path, mode)
 
     def read_data(self, file_handle: LocalFileHandle) -> bytes:
         with open(file_handle.path, "rb") as f:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any
 
 from tocsin.errors import CheckError
 
@@ -100,4 +100,4 @@ class AssetKey:
         return len(self.path) >= len(prefix) and self.path[: len(prefix)] == tuple(prefix)
 
 
-CoercibleToAssetKey = Union[AssetKey, str, Sequence[str]]
+CoercibleToAssetKey = AssetKey | str | Sequence[str]

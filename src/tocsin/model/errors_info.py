@@ -61,4 +61,6 @@ def serializable_error_info_from_exc(exc: BaseException, _depth: int = 0) -> Ser
     cause = None
     if exc.__cause__ is not None and _depth < 10:
         cause = serializable_error_info_from_exc(exc.__cause__, _depth + 1)
-    return SerializableErrorInfo(message=message, stack=stack, cls_name=type(exc).__name__, cause=cause)
+    return SerializableErrorInfo(
+        message=message, stack=stack, cls_name=type(exc).__name__, cause=cause
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -50,7 +50,7 @@ def new_run_id() -> str:
 
 
 def utc_from_timestamp(ts: float | None) -> datetime | None:
-    return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc)
+    return None if ts is None else datetime.fromtimestamp(ts, tz=UTC)
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,9 @@ class DagsterRun:
             run_config=data.get("run_config") or {},
             status=DagsterRunStatus(data.get("status", "NOT_STARTED")),
             tags=data.get("tags") or {},
-            asset_selection=None if selection is None else frozenset(AssetKey(p) for p in selection),
+            asset_selection=None
+            if selection is None
+            else frozenset(AssetKey(p) for p in selection),
             op_selection=data.get("op_selection"),
             root_run_id=data.get("root_run_id"),
             parent_run_id=data.get("parent_run_id"),

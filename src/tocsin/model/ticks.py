@@ -118,6 +118,8 @@ class Tick:
 
     ``tick_id`` is None until the tick is stored. ``skipped_run_keys`` maps each run key the
     tick asked for but that already had a run to the id of the run holding it.
+    ``origin_run_ids`` are the runs a run status sensor tick acted on (it makes no run of its
+    own for them).
     """
 
     instigator_origin_id: str
@@ -136,6 +138,7 @@ class Tick:
     end_timestamp: datetime | None = None
     scheduled_execution_time: datetime | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    origin_run_ids: Sequence[str] = ()
 
     @property
     def is_finished(self) -> bool:
@@ -164,6 +167,7 @@ class Tick:
             "end_timestamp": _ts(self.end_timestamp),
             "scheduled_execution_time": _ts(self.scheduled_execution_time),
             "extra": dict(self.extra),
+            "origin_run_ids": list(self.origin_run_ids),
         }
 
     @staticmethod
@@ -185,4 +189,5 @@ class Tick:
             end_timestamp=_dt(data.get("end_timestamp")),
             scheduled_execution_time=_dt(data.get("scheduled_execution_time")),
             extra=data.get("extra") or {},
+            origin_run_ids=tuple(data.get("origin_run_ids") or ()),
         )
