@@ -1,4 +1,4 @@
-"""Workload ``execute_in_process``: a 1-op job and a 20-op chain, a fresh ephemeral instance each."""
+"""Workload ``execute_in_process``: a 1-op job and a 20-op chain, fresh instance per run."""
 
 from __future__ import annotations
 
