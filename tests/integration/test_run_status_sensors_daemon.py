@@ -136,17 +136,18 @@ def test_returning_none_writes_an_acted_on_event_to_each_run(world):
         assert f'Sensor "returns_none" acted on run status SUCCESS of run {run_id}.' in messages
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the daemon does not yet turn run reactions into a SUCCESS tick with origin run "
-    "ids, nor a reaction error into a FAILURE tick whose cursor survives (daemon.md C9)",
-)
 def test_reaction_ticks_are_success_and_errors_fail_the_tick(world):
-    instance, _, (r1, _, _), later = world
-    assert outcome(later[0], "returns_none").status == TickStatus.SUCCESS
+    instance, _, (r1, r2, _), later = world
+    reacting = outcome(later[0], "returns_none")
+    assert reacting.status == TickStatus.SUCCESS
+    assert list(instance.ticks.get_tick(reacting.tick_id).origin_run_ids) == [r1, r2]
+    assert [outcome(t, "returns_none").skip_reason for t in later[1:]] == [
+        "Sensor function returned an empty result"
+    ] * 2
     raising = outcome(later[0], "raises_in_rss")
     assert raising.status == TickStatus.FAILURE
     assert "sensor bug" in raising.error.message
+    assert instance.ticks.get_tick(raising.tick_id).status == TickStatus.FAILURE
     assert outcome(later[1], "raises_in_rss").status == TickStatus.SKIPPED
     messages = [e.message for e in instance.all_logs(r1, of_type=DagsterEventType.ENGINE_EVENT)]
     assert not any('Sensor "raises_in_rss" acted' in m for m in messages)

@@ -65,6 +65,7 @@ class TickOutcome:
     run_ids: tuple[str, ...] = ()
     skip_reason: str | None = None
     error: SerializableErrorInfo | None = None
+    origin_run_ids: tuple[str, ...] = ()
 
 
 @dataclass

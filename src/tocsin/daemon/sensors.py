@@ -138,16 +138,23 @@ class SensorLoop:
         )
         error = evaluation.error or _problems_error(info.name, problems)
         if error is not None:
-            return self._record_failure(state, tick, evaluation, error, now)
+            return self._record_failure(info, state, tick, evaluation, error, now)
+        reaction_error = _reaction_error(evaluation)
+        if reaction_error is not None:
+            return self._record_failure(
+                info, state, tick, evaluation, reaction_error, now, cursor_survives=True
+            )
         runs, _used = drop_used_keys(self.instance, state.origin_id, runs)
-        status = TickStatus.SUCCESS if runs else TickStatus.SKIPPED
-        skip = None if runs else (evaluation.skip_message or _skip_text(evaluation))
+        reacted = _reacted_run_ids(evaluation)
+        status = TickStatus.SUCCESS if runs or reacted else TickStatus.SKIPPED
+        skip = None if status == TickStatus.SUCCESS else _skip_reason(evaluation)
         tick = tick.with_status(
             status,
             skip_reason=skip,
             cursor=evaluation.cursor,
             log_lines=evaluation.log_lines,
             end_timestamp=now,
+            origin_run_ids=reacted,
         )
         last_key = next((r.run_key for r in reversed(runs) if r.run_key), None)
         new_state = state_after_tick(
@@ -160,25 +167,53 @@ class SensorLoop:
         if new_runs:
             self.coordinator.submit(new_runs)
         run_ids = tuple(r.run_id for r in new_runs)
-        outcome = TickOutcome(state.origin_id, status, tick.tick_id, run_ids, skip_reason=skip)
+        outcome = TickOutcome(
+            state.origin_id,
+            status,
+            tick.tick_id,
+            run_ids,
+            skip_reason=skip,
+            origin_run_ids=reacted,
+        )
         return outcome, list(run_ids)
 
-    def _record_failure(self, state, tick: Tick, evaluation: Evaluation, error, now: datetime):
-        cursor = evaluation.cursor if evaluation.cursor_survives_error else state.cursor
+    def _record_failure(
+        self,
+        info: InstigatorInfo,
+        state: InstigatorState,
+        tick: Tick,
+        evaluation: Evaluation,
+        error: SerializableErrorInfo,
+        now: datetime,
+        *,
+        cursor_survives: bool = False,
+    ):
+        """A FAILURE tick and no run; the cursor moves only when the evaluation says it may.
+
+        A run status sensor whose function raised for some runs still moves past them (they
+        are never retried); the runs it did act on are recorded and get their engine event.
+        """
+        survives = cursor_survives or evaluation.cursor_survives_error
+        cursor = evaluation.cursor if survives else state.cursor
+        reacted = _reacted_run_ids(evaluation) if survives else ()
         tick = tick.with_status(
             TickStatus.FAILURE,
             error=error,
             cursor=cursor,
             log_lines=evaluation.log_lines,
             end_timestamp=now,
+            origin_run_ids=reacted,
         )
         new_state = state_after_tick(
             state, now=now, status=TickStatus.FAILURE, cursor=cursor, last_run_key=None
         )
         self.instance.ticks.write_tick(tick, (), cursor, new_state)
-        if evaluation.cursor_survives_error:
-            report_reactions(self.instance, state.name, evaluation)
-        return TickOutcome(state.origin_id, TickStatus.FAILURE, tick.tick_id, error=error), []
+        if survives:
+            report_reactions(self.instance, info.name, evaluation)
+        outcome = TickOutcome(
+            state.origin_id, TickStatus.FAILURE, tick.tick_id, error=error, origin_run_ids=reacted
+        )
+        return outcome, []
 
 
 def _sensors_of(location: CodeLocation, report: TickReport) -> list[InstigatorInfo]:
@@ -201,10 +236,26 @@ def _is_due(info: InstigatorInfo, state: InstigatorState, now: datetime) -> bool
     return (now - last).total_seconds() >= interval
 
 
-def _skip_text(evaluation: Evaluation) -> str | None:
+def _skip_reason(evaluation: Evaluation) -> str | None:
+    if evaluation.skip_message:
+        return evaluation.skip_message
     if not evaluation.run_requests:
         return EMPTY_RESULT
     return "Every run key this tick asked for already has a run."
+
+
+def _reaction_error(evaluation: Evaluation) -> SerializableErrorInfo | None:
+    """The first error a run status sensor hit while acting on a run, if any."""
+    return next((r.error for r in evaluation.run_reactions if r.error is not None), None)
+
+
+def _reacted_run_ids(evaluation: Evaluation) -> tuple[str, ...]:
+    """The runs the sensor acted on without error, each once, in order."""
+    seen: dict[str, None] = {}
+    for reaction in evaluation.run_reactions:
+        if reaction.error is None and reaction.run_id:
+            seen.setdefault(reaction.run_id)
+    return tuple(seen)
 
 
 def _problems_error(name: str, problems: list[str]) -> SerializableErrorInfo | None:
@@ -227,8 +278,13 @@ def instance_ref_for(instance: Any, location: CodeLocation) -> Any:
 
 
 def report_reactions(instance: Any, sensor_name: str, evaluation: Evaluation) -> None:
-    """Write ``Sensor "<name>" acted on run status <STATUS> of run <id>.`` to each run."""
+    """Write ``Sensor "<name>" acted on run status <STATUS> of run <id>.`` to each run.
+
+    A reaction that carries an error did not act on its run, so it gets no event.
+    """
     for reaction in evaluation.run_reactions:
+        if reaction.error is not None:
+            continue
         run = instance.get_run_by_id(reaction.run_id)
         if run is None:
             continue
