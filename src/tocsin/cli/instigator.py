@@ -8,7 +8,50 @@ from typing import Any
 
 import click
 
-from tocsin.cli.common import echo_json, echo_table, fmt_time
+from tocsin.cli.common import (
+    echo_json,
+    echo_table,
+    find_instigator,
+    fmt_time,
+    instigators,
+    json_option,
+    location_options,
+    open_instance,
+)
+
+
+def find_of_kind(kind: str, name: str, files, modules, workspace) -> tuple[Any, Any]:
+    """The (location, InstigatorInfo) of the sensor or schedule called ``name``."""
+    return find_instigator(name, instigators(files, modules, workspace, kind), kind)
+
+
+def add_lifecycle_commands(group: click.Group, kind: str, stop_doc: str) -> None:
+    """Register ``start``, ``stop`` and ``ticks`` on ``group`` for instigators of ``kind``."""
+
+    start_help = f"Start a {kind} (the choice survives daemon restarts and code reloads)."
+
+    @group.command("start", help=start_help)
+    @click.argument("name")
+    @location_options
+    def start_command(name: str, files, modules, workspace) -> None:
+        location, info = find_of_kind(kind, name, files, modules, workspace)
+        set_status(open_instance(), location, info, True)
+
+    @group.command("stop", help=stop_doc)
+    @click.argument("name")
+    @location_options
+    def stop_command(name: str, files, modules, workspace) -> None:
+        location, info = find_of_kind(kind, name, files, modules, workspace)
+        set_status(open_instance(), location, info, False)
+
+    @group.command("ticks", help=f"The newest ticks of a {kind}.")
+    @click.argument("name")
+    @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+    @location_options
+    @json_option
+    def ticks_command(name: str, limit: int, files, modules, workspace, as_json: bool) -> None:
+        location, info = find_of_kind(kind, name, files, modules, workspace)
+        show_ticks(open_instance(), location, info, limit, as_json)
 
 
 def origin(location: Any, info: Any) -> str:

@@ -10,14 +10,20 @@ import click
 from tocsin.cli.common import (
     echo_json,
     echo_table,
-    find_instigator,
     instigators,
     json_option,
     location_options,
     open_instance,
     parse_time,
 )
-from tocsin.cli.instigator import print_evaluation, set_status, show_logs, show_ticks, status_of
+from tocsin.cli.instigator import (
+    add_lifecycle_commands,
+    find_of_kind,
+    print_evaluation,
+    show_logs,
+    state_of,
+    status_of,
+)
 
 
 @click.group("schedule")
@@ -25,8 +31,11 @@ def schedule_cli() -> None:
     """List, preview, start and stop schedules; show their next ticks and past ones."""
 
 
-def _find(name: str, files, modules, workspace):
-    return find_instigator(name, instigators(files, modules, workspace, "schedule"), "schedule")
+def _find(name: str, files, modules, workspace) -> tuple[Any, Any]:
+    return find_of_kind("schedule", name, files, modules, workspace)
+
+
+add_lifecycle_commands(schedule_cli, "schedule", "Stop a schedule.")
 
 
 def cron_of(location: Any, info: Any) -> Any:
@@ -63,7 +72,7 @@ def list_command(files, modules, workspace, as_json: bool) -> None:
     now = datetime.now(UTC)
     rows = []
     for location, info in instigators(files, modules, workspace, "schedule"):
-        state = instance.ticks.get_instigator_state(f"{location.name}:schedule:{info.name}")
+        state = state_of(instance, location, info)
         cron = (
             info.cron_schedule if isinstance(info.cron_schedule, str) else list(info.cron_schedule)
         )
@@ -103,35 +112,6 @@ def preview_command(name: str, at: str | None, files, modules, workspace, as_jso
         click.echo(f"Tick time: {when.isoformat()}")
     evaluation = location.evaluate_schedule(name, scheduled_time=when, instance_ref=None)
     print_evaluation(evaluation, None, as_json)
-
-
-@schedule_cli.command("start")
-@click.argument("name")
-@location_options
-def start_command(name: str, files, modules, workspace) -> None:
-    """Start a schedule (the choice survives daemon restarts and code reloads)."""
-    location, info = _find(name, files, modules, workspace)
-    set_status(open_instance(), location, info, True)
-
-
-@schedule_cli.command("stop")
-@click.argument("name")
-@location_options
-def stop_command(name: str, files, modules, workspace) -> None:
-    """Stop a schedule."""
-    location, info = _find(name, files, modules, workspace)
-    set_status(open_instance(), location, info, False)
-
-
-@schedule_cli.command("ticks")
-@click.argument("name")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
-@location_options
-@json_option
-def ticks_command(name: str, limit: int, files, modules, workspace, as_json: bool) -> None:
-    """The newest ticks of a schedule."""
-    location, info = _find(name, files, modules, workspace)
-    show_ticks(open_instance(), location, info, limit, as_json)
 
 
 @schedule_cli.command("next")

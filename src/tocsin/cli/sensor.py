@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from tocsin.cli.common import (
     echo_json,
     echo_table,
-    find_instigator,
     instigators,
     json_option,
     location_options,
     open_instance,
 )
 from tocsin.cli.instigator import (
+    add_lifecycle_commands,
+    find_of_kind,
     print_evaluation,
     save_state,
-    set_status,
-    show_ticks,
     state_of,
     status_of,
 )
@@ -28,8 +29,11 @@ def sensor_cli() -> None:
     """List, preview, start and stop sensors; read their ticks and cursors."""
 
 
-def _find(name: str, files, modules, workspace):
-    return find_instigator(name, instigators(files, modules, workspace, "sensor"), "sensor")
+def _find(name: str, files, modules, workspace) -> tuple[Any, Any]:
+    return find_of_kind("sensor", name, files, modules, workspace)
+
+
+add_lifecycle_commands(sensor_cli, "sensor", "Stop a sensor; its cursor is kept.")
 
 
 @sensor_cli.command("list")
@@ -62,24 +66,6 @@ def preview_command(name: str, cursor: str | None, files, modules, workspace, as
     print_evaluation(evaluation, cursor, as_json)
 
 
-@sensor_cli.command("start")
-@click.argument("name")
-@location_options
-def start_command(name: str, files, modules, workspace) -> None:
-    """Start a sensor (the choice survives daemon restarts and code reloads)."""
-    location, info = _find(name, files, modules, workspace)
-    set_status(open_instance(), location, info, True)
-
-
-@sensor_cli.command("stop")
-@click.argument("name")
-@location_options
-def stop_command(name: str, files, modules, workspace) -> None:
-    """Stop a sensor; its cursor is kept."""
-    location, info = _find(name, files, modules, workspace)
-    set_status(open_instance(), location, info, False)
-
-
 @sensor_cli.command("cursor")
 @click.argument("name")
 @click.option("--set", "new_cursor", default=None, help="The cursor the next tick starts from.")
@@ -97,14 +83,3 @@ def cursor_command(name: str, new_cursor, delete: bool, files, modules, workspac
         return
     save_state(instance, location, info, cursor=None if delete else new_cursor)
     click.echo(f"Sensor {name}: cursor {'deleted' if delete else f'set to {new_cursor!r}'}.")
-
-
-@sensor_cli.command("ticks")
-@click.argument("name")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
-@location_options
-@json_option
-def ticks_command(name: str, limit: int, files, modules, workspace, as_json: bool) -> None:
-    """The newest ticks of a sensor."""
-    location, info = _find(name, files, modules, workspace)
-    show_ticks(open_instance(), location, info, limit, as_json)
