@@ -29,6 +29,9 @@ from tocsin.workspace.messages import RUNNING, InstigatorInfo, RunRequestData
 # Where the run worker finds the code of a run's job (a LocationSpec as JSON).
 CODE_ORIGIN_TAG = ".tocsin/code_origin"
 
+# A wake request for a sensor: ``<prefix><origin id>`` -> POSIX time, in the key-value store.
+WAKE_KEY_PREFIX = "tocsin/wake/"
+
 
 def instigator_id(location: str, kind: str, name: str) -> str:
     """``<location>:sensor:<name>`` or ``<location>:schedule:<name>``."""

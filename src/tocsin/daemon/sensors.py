@@ -6,6 +6,10 @@ runs and the cursor are written in one transaction (``instance.ticks.write_tick`
 new runs are submitted. Runs left NOT_STARTED by a crash between commit and submit are
 submitted at the start of the next pass.
 
+A sensor is also due, before its interval is over, when a wake request newer than its last
+tick is stored (``tocsin/wake/<origin id>`` -> POSIX time in the instance's key-value store,
+written when an event its ``wake_on`` lists arrives); each pass reads them in one query.
+
 Settings read: ``max_workers`` (sensors evaluated in parallel, default 4) and
 ``evaluation_timeout`` (seconds; a sensor's own ``evaluation_timeout`` wins; default 60).
 """
@@ -14,10 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tocsin.daemon.common import (
+    WAKE_KEY_PREFIX,
     TickOutcome,
     TickReport,
     build_runs,
@@ -82,7 +87,7 @@ class SensorLoop:
     # -- choosing what to tick -------------------------------------------------------------
 
     def _due_sensors(self, now: datetime, report: TickReport):
-        due: list[tuple[CodeLocation, InstigatorInfo, InstigatorState]] = []
+        running: list[tuple[CodeLocation, InstigatorInfo, InstigatorState]] = []
         self._known_ids: list[str] = []
         for location in self.locations:
             infos = _sensors_of(location, report)
@@ -90,12 +95,12 @@ class SensorLoop:
                 origin = instigator_id(location.name, SENSOR, info.name)
                 self._known_ids.append(origin)
                 state = self.instance.ticks.get_instigator_state(origin)
-                if not is_running(info, state):
-                    continue
-                state = state or fresh_state(location.name, info)
-                if _is_due(info, state, now):
-                    due.append((location, info, state))
-        return due
+                if is_running(info, state):
+                    running.append((location, info, state or fresh_state(location.name, info)))
+        woken = read_wake_times(self.instance, [state.origin_id for _, _, state in running])
+        return [
+            item for item in running if _is_due(item[1], item[2], now) or _is_woken(item[2], woken)
+        ]
 
     def _submit_leftovers(self, report: TickReport, due: list[Any]) -> None:
         leftovers = find_unsubmitted(self.instance, self._known_ids)
@@ -234,6 +239,34 @@ def _is_due(info: InstigatorInfo, state: InstigatorState, now: datetime) -> bool
         return True
     interval = info.minimum_interval_seconds or 30
     return (now - last).total_seconds() >= interval
+
+
+def _is_woken(state: InstigatorState, woken: dict[str, datetime]) -> bool:
+    """A wake request newer than the sensor's last tick makes it due before its interval."""
+    wake = woken.get(state.origin_id)
+    last = state.last_tick_timestamp
+    return wake is not None and (last is None or wake > last)
+
+
+def read_wake_times(instance: Any, origin_ids: Sequence[str]) -> dict[str, datetime]:
+    """The wake request times of these sensors (one key-value read), by origin id.
+
+    A wake request is ``tocsin/wake/<origin id>`` -> POSIX time in the instance's key-value
+    store, written when an event a sensor's ``wake_on`` lists arrives. A value that is not a
+    number is ignored (it cannot say when the wake was asked for).
+    """
+    misc = getattr(instance, "misc", None)
+    if misc is None or not origin_ids:
+        return {}
+    found = misc.get_kv([WAKE_KEY_PREFIX + origin for origin in origin_ids])
+    times: dict[str, datetime] = {}
+    for key, value in found.items():
+        try:
+            stamp = float(value)
+        except (TypeError, ValueError):
+            continue
+        times[key[len(WAKE_KEY_PREFIX) :]] = datetime.fromtimestamp(stamp, tz=UTC)
+    return times
 
 
 def _skip_reason(evaluation: Evaluation) -> str | None:

@@ -179,7 +179,26 @@ def sensor_info(sensor_def: Any) -> InstigatorInfo:
         if sensor_type is None
         else str(getattr(sensor_type, "value", sensor_type)),
         description=getattr(sensor_def, "description", None),
+        extras=_sensor_extras(sensor_def),
     )
+
+
+def _sensor_extras(sensor_def: Any) -> dict[str, Any]:
+    """``wake_on`` as plain names (an asset key as ``a/b``), when the sensor declares it."""
+    wake_on = getattr(sensor_def, "wake_on", None)
+    if wake_on is None:
+        return {}
+    return {"wake_on": [wake_name(item) for item in wake_on]}
+
+
+def wake_name(item: Any) -> str:
+    """A ``wake_on`` entry as text: an asset key as ``a/b``, an event name as itself."""
+    to_user_string = getattr(item, "to_user_string", None)
+    if callable(to_user_string):
+        return str(to_user_string())
+    if isinstance(item, (list, tuple)):
+        return "/".join(str(part) for part in item)
+    return str(item)
 
 
 def schedule_info(schedule_def: Any) -> InstigatorInfo:
