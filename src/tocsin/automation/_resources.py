@@ -17,6 +17,21 @@ from typing import Any
 from tocsin.errors import DagsterInvariantViolationError, DagsterUnknownResourceError
 
 
+class ResourceScope:
+    """``with context:`` support: generator resources opened inside are torn down on exit."""
+
+    _stack: contextlib.ExitStack | None = None
+
+    def __enter__(self) -> Any:
+        self._stack = contextlib.ExitStack()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            stack.close()
+
+
 class Resources:
     """Initialized resources, read as attributes (``context.resources.db``)."""
 

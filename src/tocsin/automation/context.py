@@ -10,7 +10,6 @@ generator are only available inside the ``with`` block, and are torn down on exi
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import time
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tocsin.automation import _check
-from tocsin.automation._resources import Resources, open_resources
+from tocsin.automation._resources import Resources, ResourceScope, open_resources
 from tocsin.errors import CheckError, DagsterInvariantViolationError
 
 
@@ -75,7 +74,7 @@ class _FallbackLog:
     fatal = critical
 
 
-class _EvaluationContext:
+class _EvaluationContext(ResourceScope):
     """What sensor and schedule contexts share: instance, resources, log, ``with`` scope."""
 
     _builder_name = "build_sensor_context"
@@ -101,16 +100,7 @@ class _EvaluationContext:
         self._log_name = log_name
         self._log: Any = None
         self._log_lines: list[LogLine] = []
-        self._stack: contextlib.ExitStack | None = None
-
-    def __enter__(self) -> Any:
-        self._stack = contextlib.ExitStack()
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        stack, self._stack = self._stack, None
-        if stack is not None:
-            stack.close()
+        self._stack = None
 
     @property
     def instance(self) -> Any:

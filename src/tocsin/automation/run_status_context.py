@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tocsin.automation import _check
-from tocsin.automation._resources import Resources, open_resources
+from tocsin.automation._resources import Resources, ResourceScope, open_resources
 from tocsin.errors import CheckError, DagsterInvalidInvocationError, ParameterCheckError
 from tocsin.model.events import DagsterEvent, DagsterEventType
 from tocsin.model.run import DagsterRun
@@ -141,7 +141,7 @@ class RunStatusSensorCursor:
 # Contexts
 
 
-class RunStatusSensorContext:
+class RunStatusSensorContext(ResourceScope):
     """What a run status sensor function receives: the run and the event that moved it.
 
     Args:
@@ -195,18 +195,7 @@ class RunStatusSensorContext:
         self._partition_key = _check.opt_str(partition_key, "partition_key")
         self._repository_def = repository_def
         self._event_timestamp = event_timestamp
-        self._stack: Any = None
-
-    def __enter__(self) -> Any:
-        import contextlib
-
-        self._stack = contextlib.ExitStack()
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        stack, self._stack = self._stack, None
-        if stack is not None:
-            stack.close()
+        self._stack = None
 
     @property
     def sensor_name(self) -> str:
