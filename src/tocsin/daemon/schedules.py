@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +31,7 @@ from tocsin.daemon.common import (
     state_after_tick,
 )
 from tocsin.daemon.sensors import instance_ref_for
+from tocsin.errors import DagsterInvariantViolationError
 from tocsin.model.errors_info import serializable_error_info_from_exc
 from tocsin.model.tags import SCHEDULE_NAME_TAG, SCHEDULED_EXECUTION_TIME_TAG
 from tocsin.model.ticks import InstigatorState, InstigatorType, Tick, TickStatus
@@ -45,13 +46,13 @@ def latest_cron_time(info: InstigatorInfo, now: datetime) -> datetime | None:
     """The latest time of the schedule's cron at or before ``now``, in its time zone."""
     from tocsin.cron import CronSchedule
 
+    if info.cron_schedule is None:
+        raise DagsterInvariantViolationError(
+            f"Schedule {info.name!r} was listed without a cron_schedule; reload its code location."
+        )
     zone = info.execution_timezone or "UTC"
     cron = CronSchedule.parse(info.cron_schedule, timezone=zone)
-    local = now.astimezone(ZoneInfo(zone))
-    at_or_before = getattr(cron, "prev_at_or_before", None)
-    if at_or_before is not None:
-        return at_or_before(local)
-    return cron.prev_before(local + timedelta(microseconds=1))
+    return cron.prev_at_or_before(now.astimezone(ZoneInfo(zone)))
 
 
 class ScheduleLoop:

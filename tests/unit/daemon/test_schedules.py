@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tocsin.daemon.schedules import ScheduleLoop
+from tocsin.daemon.schedules import ScheduleLoop, latest_cron_time
+from tocsin.errors import DagsterInvariantViolationError
 from tocsin.model.tags import (
     PARTITION_NAME_TAG,
     RUN_KEY_TAG,
@@ -110,3 +111,15 @@ def test_a_bad_cron_string_fails_only_that_schedule(instance, location, coordina
     report = loop.tick(utc(13, 1))
     assert "loc:schedule:bad" in report.location_errors
     assert [o.origin_id for o in report.outcomes] == ["loc:schedule:good"]
+
+
+def test_latest_cron_time_is_the_tick_at_or_before_now_in_the_schedule_zone():
+    info = schedule("hourly", "30 * * * *", "Europe/Berlin")
+    assert latest_cron_time(info, utc(10, 30)) == utc(10, 30)
+    assert latest_cron_time(info, utc(10, 29)) == utc(9, 30)
+
+
+def test_latest_cron_time_names_a_schedule_listed_without_cron():
+    info = InstigatorInfo(name="broken", kind="schedule", cron_schedule=None)
+    with pytest.raises(DagsterInvariantViolationError, match=r"'broken'.*cron_schedule"):
+        latest_cron_time(info, utc(10, 0))
