@@ -134,11 +134,11 @@ def status_command(as_json: bool) -> None:
     if not beats:
         click.echo("No daemon has run on this instance; start one with 'tocsin daemon run'.")
     click.echo("Leases:")
-    rows = [
+    lease_rows = [
         (x.name, x.owner, fmt_time(x.expires_at), "held" if x.expires_at > now else "expired")
         for x in leases
     ]
-    echo_table(["LEASE", "OWNER", "EXPIRES", "STATE"], rows)
+    echo_table(["LEASE", "OWNER", "EXPIRES", "STATE"], lease_rows)
 
 
 # -- the web server ------------------------------------------------------------------------------

@@ -175,16 +175,14 @@ def runs_filter(request: Request) -> RunsFilter | None:
         if not sep or not key:
             raise WebError(400, f"tag must look like key=value, got {raw!r}.", {"tag": raw})
         tags[key] = value
-    values = {
-        "statuses": statuses,
-        "job_name": params.get("job") or None,
-        "tags": tags or None,
-        "created_after": time_param(request, "created_after"),
-        "created_before": time_param(request, "created_before"),
-    }
-    if all(v is None for v in values.values()):
-        return None
-    return RunsFilter(**values)
+    runs_filter = RunsFilter(
+        statuses=statuses,
+        job_name=params.get("job") or None,
+        tags=tags or None,
+        created_after=time_param(request, "created_after"),
+        created_before=time_param(request, "created_before"),
+    )
+    return None if runs_filter == RunsFilter() else runs_filter
 
 
 def ok(data: Any, status: int = 200) -> JSONResponse:
@@ -414,8 +412,10 @@ async def openapi(request: Request) -> JSONResponse:
 
 
 _NAME = "/{kind:kind}/{name}"
-_PAGING = {"limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}}
-_RUN_QUERY = {
+_PAGING: dict[str, dict[str, Any]] = {
+    "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}
+}
+_RUN_QUERY: dict[str, dict[str, Any]] = {
     **_PAGING,
     "cursor": {"type": "string"},
     "status": {"type": "string", "enum": [s.value for s in DagsterRunStatus]},
