@@ -42,10 +42,17 @@ def specs(files: tuple[str, ...], modules: tuple[str, ...], workspace: str | Non
         raise click.UsageError(str(exc)) from exc
 
 
+DEV_HOME = ".tocsin"
+
+
 def open_instance(home: str | None = None) -> Any:
-    """The instance in ``home``, else ``$TOCSIN_HOME``/``$DAGSTER_HOME``."""
+    """The instance in ``home``, else ``$TOCSIN_HOME``/``$DAGSTER_HOME``, else the ``./.tocsin``
+    that ``tocsin dev`` made in this directory."""
     from tocsin.instance.instance import DagsterInstance
 
+    if home is None and not (os.environ.get("TOCSIN_HOME") or os.environ.get("DAGSTER_HOME")):
+        if os.path.isdir(DEV_HOME):
+            home = DEV_HOME
     if home is not None:
         os.makedirs(home, exist_ok=True)
         os.environ["TOCSIN_HOME"] = os.path.abspath(home)

@@ -97,3 +97,21 @@ def test_every_command_has_help(name):
     for sub in getattr(command, "commands", {}):
         sub_help = CliRunner().invoke(cli, [name, sub, "--help"])
         assert sub_help.exit_code == 0, sub_help.output
+
+
+def test_commands_use_the_dev_home_in_this_directory_when_no_home_is_set(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from tocsin.cli.main import cli
+
+    for name in ("TOCSIN_HOME", "DAGSTER_HOME"):
+        monkeypatch.setenv(name, "unused")  # so the variable is restored (unset) afterwards
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["run", "list"])
+    assert refused.exit_code != 0
+    assert "TOCSIN_HOME" in refused.output
+    (tmp_path / ".tocsin").mkdir()
+    result = runner.invoke(cli, ["run", "list", "--json"])
+    assert result.exit_code == 0, result.output
