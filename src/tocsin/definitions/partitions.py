@@ -380,7 +380,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
             raise DagsterInvalidDefinitionError(
                 f"end_offset must be a whole number, got {end_offset!r}."
             )
-        if schedule_type is not None:
+        if cron_schedule is None:  # then schedule_type is set (checked above)
             if not isinstance(schedule_type, ScheduleType):
                 raise DagsterInvalidDefinitionError(
                     f"schedule_type must be a ScheduleType, got {schedule_type!r}."
@@ -388,12 +388,12 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
             cron_schedule = _cron_for(schedule_type, minute_offset, hour_offset, day_offset)
         self.timezone = timezone or "UTC"
         try:
-            self.schedule = CronSchedule.parse(cron_schedule, timezone=self.timezone)  # type: ignore[arg-type]
+            self.schedule = CronSchedule.parse(cron_schedule, timezone=self.timezone)
         except CronParseError as exc:
             raise DagsterInvalidDefinitionError(
                 f"Found invalid cron schedule {cron_schedule!r} for a {self._label}: {exc}"
             ) from None
-        self.cron_schedule: str = cron_schedule  # type: ignore[assignment]
+        self.cron_schedule: str = cron_schedule
         self.schedule_type = schedule_type
         self.fmt = fmt
         self.end_offset = end_offset
