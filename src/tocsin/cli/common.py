@@ -50,9 +50,9 @@ def open_instance(home: str | None = None) -> Any:
     that ``tocsin dev`` made in this directory."""
     from tocsin.instance.instance import DagsterInstance
 
-    if home is None and not (os.environ.get("TOCSIN_HOME") or os.environ.get("DAGSTER_HOME")):
-        if os.path.isdir(DEV_HOME):
-            home = DEV_HOME
+    no_env_home = not (os.environ.get("TOCSIN_HOME") or os.environ.get("DAGSTER_HOME"))
+    if home is None and no_env_home and os.path.isdir(DEV_HOME):
+        home = DEV_HOME
     if home is not None:
         os.makedirs(home, exist_ok=True)
         os.environ["TOCSIN_HOME"] = os.path.abspath(home)
