@@ -31,6 +31,7 @@ class StepData:
         "config_instance",
         "dagster_run",
         "events",
+        "flush",
         "instance",
         "job_def",
         "job_name",
@@ -153,11 +154,15 @@ class OpExecutionContext:
 
     @property
     def instance(self) -> Any:
-        if self._data.instance is None:
+        data = self._data
+        if data.instance is None:
             raise DagsterInvariantViolationError(
                 "This context has no instance. Pass instance=... to build_op_context."
             )
-        return self._data.instance
+        if data.flush is not None:
+            # Whatever the op reads from the instance includes the events it has made so far.
+            data.flush()
+        return data.instance
 
     @property
     def retry_number(self) -> int:

@@ -239,6 +239,9 @@ def _execute(
         plan,
         instance.handle_new_event,
         output_capture=capture_dict,
+        # A step's events are stored together at its end (an instance without the batch
+        # method gets them one by one).
+        batch_writer=getattr(instance, "handle_new_events", None),
     )
     ctx.resource_defs = dict(resource_defs)
     ctx.emit(ET.RUN_START, f'Started execution of run for "{job_def.name}".')
@@ -253,6 +256,9 @@ def _execute(
     except Exception as exc:
         run_error = exc
         ctx.errors.append(exc)
+    except BaseException:
+        ctx.flush()  # an interrupted run still keeps the events it made
+        raise
     if isinstance(executor, InProcessExecutor):
         elapsed = (time.perf_counter() - started) * 1000
         ctx.emit(
@@ -274,6 +280,7 @@ def _execute(
             message = f'Execution of run for "{job_def.name}" failed. Steps failed: {failed}.'
             error = serializable_error_info_from_exc(ctx.errors[0]) if ctx.errors else None
         ctx.emit(ET.RUN_FAILURE, message, data=JobFailureData(error), level=logging.ERROR)
+    ctx.flush()
     final_run = instance.get_run_by_id(dagster_run.run_id) or dagster_run
     result = ExecuteInProcessResult(job_def, ctx.events, final_run, capture_dict, success)
     if raise_on_error and not success and ctx.errors:

@@ -29,6 +29,7 @@ from tocsin.execution.io_managers import InputContext, OutputContext
 from tocsin.execution.plan import ExecutionPlan, Source, Step, StepOutcome
 from tocsin.model.errors_info import serializable_error_info_from_exc
 from tocsin.model.events import (
+    RUN_LIFECYCLE_EVENTS,
     AssetMaterialization,
     AssetObservation,
     AssetObservationData,
@@ -47,6 +48,19 @@ from tocsin.model.tags import PARTITION_NAME_TAG
 ET = DagsterEventType
 _PID = os.getpid()
 
+# Buffered events are stored when one of these is written: the end of a step (or of an
+# attempt before a retry's wait) and every run lifecycle event.
+_FLUSH_AT = frozenset(
+    e.value
+    for e in (
+        ET.STEP_SUCCESS,
+        ET.STEP_FAILURE,
+        ET.STEP_SKIPPED,
+        ET.STEP_UP_FOR_RETRY,
+        *RUN_LIFECYCLE_EVENTS,
+    )
+)
+
 
 class RunContext:
     """What the steps of one run share, in one process."""
@@ -61,6 +75,7 @@ class RunContext:
         writer: Callable[[EventLogEntry], Any],
         *,
         output_capture: dict[tuple[str, str], Any] | None = None,
+        batch_writer: Callable[[list[EventLogEntry]], list[EventLogEntry]] | None = None,
     ):
         self.job_def = job_def
         self.job_name = job_def.name
@@ -75,6 +90,8 @@ class RunContext:
         self.errors: list[BaseException] = []
         self.resources: dict[str, Any] = {}
         self._writer = writer
+        self._batch_writer = batch_writer
+        self._pending: list[EventLogEntry] = []
         self._scoped: dict[int, Resources] = {}
         self.resource_defs: dict[str, Any] = {}
         self.stack: Any = None
@@ -88,11 +105,33 @@ class RunContext:
     # -- events
 
     def write(self, entry: EventLogEntry) -> EventLogEntry:
-        stored = self._writer(entry)
-        if isinstance(stored, EventLogEntry):
-            entry = stored
+        """Record an entry: at once, or (with a ``batch_writer``) at the next ``flush``.
+
+        A buffered entry is flushed at once when it ends a step or moves the run; until
+        then the returned entry has no storage id (``self.events`` gets the stored one).
+        """
+        if self._batch_writer is None:
+            stored = self._writer(entry)
+            if isinstance(stored, EventLogEntry):
+                entry = stored
+            self.events.append(entry)
+            return entry
         self.events.append(entry)
+        self._pending.append(entry)
+        if entry.dagster_event is not None and entry.dagster_event.event_type_value in _FLUSH_AT:
+            self.flush()
         return entry
+
+    def flush(self) -> None:
+        """Store the buffered entries in one batch, in order (so readers of the instance see
+        them); ``self.events`` then holds them with their storage ids."""
+        pending = self._pending
+        if not pending or self._batch_writer is None:
+            return
+        self._pending = []
+        stored = self._batch_writer(pending)
+        # The pending entries are always the newest ones of self.events.
+        self.events[len(self.events) - len(pending) :] = stored
 
     def emit(
         self,
@@ -299,6 +338,7 @@ def _attempt(
     data = StepData(
         dagster_run=ctx.dagster_run,
         instance=ctx.instance,
+        flush=ctx.flush,
         job_def=ctx.job_def,
         job_name=ctx.job_name,
         log=ctx.log.with_tags(step_key=step.key, op_name=node.handle),

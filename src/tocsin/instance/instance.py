@@ -399,19 +399,37 @@ class DagsterInstance:
 
     def handle_new_event(self, entry: EventLogEntry) -> EventLogEntry:
         """Store an event; a run lifecycle event also moves the run's status and times."""
-        stored = self.events.store_event(entry)
-        event = entry.dagster_event
-        status = None if event is None else _STATUS_FOR_EVENT.get(event.event_type_value)
-        if status is not None:
-            times: dict[str, float] = {}
-            if status == DagsterRunStatus.STARTED:
-                times["start_time"] = entry.timestamp
-            elif status.is_finished:
-                times["end_time"] = entry.timestamp
+        return self.handle_new_events([entry])[0]
+
+    def handle_new_events(self, entries: Sequence[EventLogEntry]) -> list[EventLogEntry]:
+        """Store events in order, in one transaction; return them with their storage ids.
+
+        Run lifecycle events among them move their runs' status and times in the same
+        transaction (when the event log and the run storage share a database; otherwise
+        right after it). An event for a run that does not exist is stored all the same.
+        """
+        entries = list(entries)
+        for entry in entries:
+            if not isinstance(entry, EventLogEntry):
+                raise CheckError(
+                    f"handle_new_events takes EventLogEntry objects, got {entry!r} "
+                    f"({type(entry).__name__}); wrap a DagsterEvent with "
+                    "EventLogEntry(run_id=..., dagster_event=event)."
+                )
+        changes = [c for c in map(_run_change, entries) if c is not None]
+        if self.events is self.runs:
+            return self.events.store_events(entries, changes)
+        stored = self.events.store_events(entries)
+        for change in changes:
             try:
-                self.runs.update_run_status(entry.run_id, status, **times)
+                self.runs.update_run_status(
+                    change.run_id,
+                    change.status,
+                    start_time=change.start_time,
+                    end_time=change.end_time,
+                )
             except DagsterRunNotFoundError:
-                logging.getLogger("tocsin").debug("event for unknown run %s", entry.run_id)
+                logging.getLogger("tocsin").debug("event for unknown run %s", change.run_id)
         return stored
 
     def store_event(self, entry: EventLogEntry) -> EventLogEntry:
@@ -669,6 +687,21 @@ class DagsterInstance:
 
 
 Instance = DagsterInstance
+
+
+def _run_change(entry: EventLogEntry) -> Any:
+    """The run status change a lifecycle event brings, or None."""
+    event = entry.dagster_event
+    status = None if event is None else _STATUS_FOR_EVENT.get(event.event_type_value)
+    if status is None:
+        return None
+    from tocsin.storage.base import RunStatusChange
+
+    if status == DagsterRunStatus.STARTED:
+        return RunStatusChange(entry.run_id, status, start_time=entry.timestamp)
+    if status.is_finished:
+        return RunStatusChange(entry.run_id, status, end_time=entry.timestamp)
+    return RunStatusChange(entry.run_id, status)
 
 
 def _first_of(kind: type, *stores: Any) -> Any:

@@ -29,6 +29,16 @@ class Lease:
 
 
 @dataclass(frozen=True)
+class RunStatusChange:
+    """A run's new status (and start or end time) that a run lifecycle event brings."""
+
+    run_id: str
+    status: DagsterRunStatus
+    start_time: float | None = None
+    end_time: float | None = None
+
+
+@dataclass(frozen=True)
 class DaemonHeartbeat:
     """The last sign of life of one daemon loop."""
 
@@ -134,8 +144,15 @@ class EventLog(ABC):
         """Append an entry; return it with its ``storage_id`` (global, increasing)."""
 
     @abstractmethod
-    def store_events(self, entries: Sequence[EventLogEntry]) -> list[EventLogEntry]:
-        """Append entries in order in one transaction; return them with storage ids."""
+    def store_events(
+        self, entries: Sequence[EventLogEntry], run_changes: Sequence[RunStatusChange] = ()
+    ) -> list[EventLogEntry]:
+        """Append entries in order in one transaction; return them in order with storage ids.
+
+        ``run_changes`` are applied in the same transaction (a store that is also the
+        ``RunStore`` of the instance gets them); a change for a run that does not exist is
+        skipped. The asset indexes end as if the entries had been stored one by one.
+        """
 
     @abstractmethod
     def get_logs_for_run(

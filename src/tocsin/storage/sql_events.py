@@ -7,7 +7,9 @@ row), so the latest materialization of an asset is one indexed read whatever the
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,10 +17,14 @@ import sqlalchemy as sa
 from tocsin.model.asset_key import AssetKey
 from tocsin.model.events import DagsterEventType, EventLogEntry, EventLogRecord, EventRecordsFilter
 from tocsin.storage import schema as t
-from tocsin.storage.base import EventLog
+from tocsin.storage.base import EventLog, RunStatusChange
 
 _MATERIALIZATION = DagsterEventType.ASSET_MATERIALIZATION.value
 _OBSERVATION = DagsterEventType.ASSET_OBSERVATION.value
+_INSERT_EVENTS = sa.insert(t.event_logs).returning(t.event_logs.c.id)
+_INSERT_EVENTS_ORDERED = sa.insert(t.event_logs).returning(
+    t.event_logs.c.id, sort_by_parameter_order=True
+)
 
 
 def _entry_row(entry: EventLogEntry) -> dict[str, Any]:
@@ -37,6 +43,17 @@ def _entry_row(entry: EventLogEntry) -> dict[str, Any]:
 
 def _entry(row: Any) -> EventLogEntry:
     return EventLogEntry.from_dict(json.loads(row.event), row.id)
+
+
+def _apply_run_change(conn: sa.Connection, change: RunStatusChange) -> None:
+    values: dict[str, Any] = {"status": change.status.value, "update_timestamp": datetime.now(UTC)}
+    if change.start_time is not None:
+        values["start_time"] = change.start_time
+    if change.end_time is not None:
+        values["end_time"] = change.end_time
+    result = conn.execute(sa.update(t.runs).where(t.runs.c.run_id == change.run_id).values(values))
+    if result.rowcount == 0:
+        logging.getLogger("tocsin").debug("event for unknown run %s", change.run_id)
 
 
 def _record_conditions(f: EventRecordsFilter) -> list[sa.ColumnElement[bool]]:
@@ -73,36 +90,64 @@ class SqlEventLog(EventLog):
     def store_event(self, entry: EventLogEntry) -> EventLogEntry:
         return self.store_events([entry])[0]
 
-    def store_events(self, entries: Sequence[EventLogEntry]) -> list[EventLogEntry]:
-        stored: list[EventLogEntry] = []
+    def store_events(
+        self, entries: Sequence[EventLogEntry], run_changes: Sequence[RunStatusChange] = ()
+    ) -> list[EventLogEntry]:
+        if not entries and not run_changes:
+            return []
+        rows = [_entry_row(entry) for entry in entries]
         with self._write() as conn:
-            for entry in entries:
-                row = _entry_row(entry)
-                stmt = sa.insert(t.event_logs).values(**row).returning(t.event_logs.c.id)
-                storage_id = conn.execute(stmt).scalar_one()
-                if row["asset_key"] is not None:
-                    self._index_asset(conn, row, storage_id)
-                stored.append(entry.with_storage_id(storage_id))
-        return stored
+            ids: list[int] = []
+            if rows:
+                ids = self._insert_events(conn, rows)
+                self._index_assets(conn, rows, ids)
+            for change in run_changes:
+                _apply_run_change(conn, change)
+        return [entry.with_storage_id(i) for entry, i in zip(entries, ids, strict=True)]
 
-    def _index_asset(self, conn: sa.Connection, row: dict[str, Any], storage_id: int) -> None:
-        key = {"asset_key": row["asset_key"]}
-        if row["event_type"] == _MATERIALIZATION:
-            values = {
-                "last_materialization_id": storage_id,
-                "last_materialization_timestamp": row["timestamp"],
-                "last_run_id": row["run_id"],
-            }
-            self._upsert(conn, t.asset_keys, key, values)
-            if row["partition"] is not None:
-                self._upsert(
-                    conn,
-                    t.asset_partitions,
-                    {**key, "partition": row["partition"]},
-                    {"last_materialization_id": storage_id},
-                )
-        elif row["event_type"] == _OBSERVATION:
-            self._upsert(conn, t.asset_keys, key, {"last_observation_id": storage_id})
+    def _insert_events(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert with one multi-row INSERT ... RETURNING per page; the ids in row order."""
+        if self.dialect == "sqlite":
+            # SQLite gives the rows of one INSERT increasing rowids in VALUES order (pages run
+            # in order, under the write lock) but lists RETURNING rows in no promised order,
+            # and SQLAlchemy would then insert row by row: sorting restores the row order.
+            return sorted(conn.execute(_INSERT_EVENTS, rows).scalars())
+        return list(conn.execute(_INSERT_EVENTS_ORDERED, rows).scalars())
+
+    def _index_assets(
+        self, conn: sa.Connection, rows: Sequence[dict[str, Any]], ids: Sequence[int]
+    ) -> None:
+        """Move the asset indexes to the newest materialization/observation of each key."""
+        materialized: dict[str, dict[str, Any]] = {}
+        partitions: dict[tuple[str, str], int] = {}
+        observed: dict[str, int] = {}
+        for row, storage_id in zip(rows, ids, strict=True):
+            key = row["asset_key"]
+            if key is None:
+                continue
+            if row["event_type"] == _MATERIALIZATION:
+                materialized[key] = {
+                    "last_materialization_id": storage_id,
+                    "last_materialization_timestamp": row["timestamp"],
+                    "last_run_id": row["run_id"],
+                }
+                if row["partition"] is not None:
+                    partitions[(key, row["partition"])] = storage_id
+            elif row["event_type"] == _OBSERVATION:
+                observed[key] = storage_id
+        for key, values in materialized.items():
+            self._upsert(conn, t.asset_keys, {"asset_key": key}, values)
+        for (key, partition), storage_id in partitions.items():
+            self._upsert(
+                conn,
+                t.asset_partitions,
+                {"asset_key": key, "partition": partition},
+                {"last_materialization_id": storage_id},
+            )
+        for key, storage_id in observed.items():
+            self._upsert(
+                conn, t.asset_keys, {"asset_key": key}, {"last_observation_id": storage_id}
+            )
 
     def get_logs_for_run(
         self, run_id: str, of_type: Iterable[DagsterEventType] | None = None, after: int = -1
