@@ -309,8 +309,7 @@ def test_evaluate_schedule_daemon_mode_returns_the_error():
 
     result = evaluate_schedule(fails, build_schedule_context(), wrap_errors=True)
     assert result.error.message.startswith(
-        "ScheduleExecutionError: Error occurred during the evaluation of schedule "
-        "fails"
+        "ScheduleExecutionError: Error occurred during the evaluation of schedule fails"
     )
     assert isinstance(result.exception, ScheduleExecutionError)
     with pytest.raises(CheckError, match="is not a ScheduleEvaluationContext"):
