@@ -241,7 +241,11 @@ def user_code_error_boundary(
             f"user_code_error_boundary needs a subclass of DagsterUserCodeExecutionError, "
             f"got {error_cls!r}."
         )
-    passthrough = (DagsterError, *_CONTROL_FLOW, *control_flow_exceptions)
+    passthrough: tuple[type[BaseException], ...] = (
+        DagsterError,
+        *_CONTROL_FLOW,
+        *control_flow_exceptions,
+    )
     try:
         yield
     except passthrough:

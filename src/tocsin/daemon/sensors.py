@@ -77,7 +77,9 @@ class SensorLoop:
             outcomes = [self._tick_one(loc, info, state, now) for loc, info, state in due]
         else:
             with ThreadPoolExecutor(self.max_workers, thread_name_prefix="sensor") as pool:
-                futures = [pool.submit(self._tick_one, *item, now) for item in due]
+                futures = [
+                    pool.submit(self._tick_one, loc, info, state, now) for loc, info, state in due
+                ]
                 outcomes = [f.result() for f in futures]
         for outcome, submitted in outcomes:
             report.outcomes.append(outcome)

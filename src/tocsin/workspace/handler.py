@@ -241,7 +241,7 @@ def _reaction(item: Any) -> RunReaction:
     status = getattr(item, "run_status", None)
     error = getattr(item, "error", None)
     return RunReaction(
-        run_id=getattr(run, "run_id", None) or getattr(item, "run_id", ""),
+        run_id=str(getattr(run, "run_id", None) or getattr(item, "run_id", "")),
         status=str(getattr(status, "value", status)),
         error=error if isinstance(error, SerializableErrorInfo) else None,
     )
