@@ -8,7 +8,9 @@ context costs one small object.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from tocsin.definitions.resources import Resources, init_resources
@@ -23,43 +25,31 @@ from tocsin.model.events import AssetMaterialization, AssetObservation
 from tocsin.model.tags import PARTITION_NAME_TAG
 
 
+@dataclass(slots=True)
 class StepData:
-    """Everything a context exposes about one step of one run."""
+    """Everything a context exposes about one step of one run (all optional: a context built
+    with ``build_op_context`` has no run, job or step)."""
 
-    __slots__ = (
-        "asset_partition_range",
-        "config_instance",
-        "dagster_run",
-        "events",
-        "flush",
-        "instance",
-        "job_def",
-        "job_name",
-        "log",
-        "mapping_key",
-        "node_handle",
-        "op_config",
-        "op_def",
-        "output_metadata",
-        "partition_key",
-        "partitions_def",
-        "resources",
-        "retry_number",
-        "run_tags",
-        "step_key",
-    )
-
-    def __init__(self, **kwargs: Any):
-        for name in self.__slots__:
-            setattr(self, name, kwargs.get(name))
-        if self.output_metadata is None:
-            self.output_metadata = {}
-        if self.events is None:
-            self.events = []
-        if self.retry_number is None:
-            self.retry_number = 0
-        if self.run_tags is None:
-            self.run_tags = {}
+    asset_partition_range: Any = None
+    config_instance: Any = None
+    dagster_run: Any = None
+    events: list[AssetMaterialization | AssetObservation] = field(default_factory=list)
+    flush: Callable[[], None] | None = None
+    instance: Any = None
+    job_def: Any = None
+    job_name: str | None = None
+    log: Any = None
+    mapping_key: str | None = None
+    node_handle: str | None = None
+    op_config: Any = None
+    op_def: Any = None
+    output_metadata: dict[tuple[str, str | None], dict[str, Any]] = field(default_factory=dict)
+    partition_key: str | None = None
+    partitions_def: Any = None
+    resources: Resources = field(default_factory=lambda: Resources({}))
+    retry_number: int = 0
+    run_tags: Mapping[str, str] = field(default_factory=dict)
+    step_key: str | None = None
 
 
 class OpExecutionContext:
@@ -301,7 +291,7 @@ class OpExecutionContext:
     ) -> OpExecutionContext:
         """A context for invoking ``op_def`` directly with this context's config/resources."""
         data = self._data
-        available = dict(data.resources._asdict()) if data.resources is not None else {}
+        available = data.resources._asdict()
         available.update(resource_values or {})
         missing = sorted(op_def.required_resource_keys - set(available))
         if missing:
@@ -314,14 +304,14 @@ class OpExecutionContext:
             from tocsin.definitions.config import process_config
 
             config = process_config(op_def.config_type, config, path=("config",))
-        bound = StepData(
-            **{name: getattr(data, name) for name in StepData.__slots__},
+        bound = dataclasses.replace(
+            data,
+            op_def=op_def,
+            node_handle=data.node_handle or op_def.name,
+            op_config=config,
+            config_instance=None,
+            resources=Resources(available, op_def.required_resource_keys),
         )
-        bound.op_def = op_def
-        bound.node_handle = data.node_handle or op_def.name
-        bound.op_config = config
-        bound.config_instance = None
-        bound.resources = Resources(available, op_def.required_resource_keys)
         return type(self)(bound)
 
     def invoke_direct(self, inputs: Mapping[str, Any]) -> Any:

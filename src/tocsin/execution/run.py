@@ -26,7 +26,7 @@ from tocsin.execution.io_managers import fs_io_manager, mem_io_manager
 from tocsin.execution.plan import ExecutionPlan
 from tocsin.execution.result import ExecuteInProcessResult
 from tocsin.execution.step import RunContext
-from tocsin.model.errors_info import serializable_error_info_from_exc
+from tocsin.model.errors_info import SerializableErrorInfo, serializable_error_info_from_exc
 from tocsin.model.events import DagsterEventType, JobFailureData
 from tocsin.model.tags import PARTITION_NAME_TAG
 
@@ -270,6 +270,7 @@ def _execute(
     if success:
         ctx.emit(ET.RUN_SUCCESS, f'Finished execution of run for "{job_def.name}".')
     else:
+        error: SerializableErrorInfo | None
         if run_error is not None:
             message = (
                 f'Execution of run for "{job_def.name}" failed. An exception was thrown '

@@ -83,6 +83,7 @@ class SqlEventLog(EventLog):
     """Event log methods; mixed into ``SqlStorage``, which supplies the transactions."""
 
     # Provided by SqlStorage.
+    dialect: str
     _write: Any
     _read: Any
     _upsert: Any
