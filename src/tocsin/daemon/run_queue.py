@@ -158,6 +158,9 @@ class QueuedCoordinator:
         self.instance = instance
 
     def submit(self, runs: Sequence[DagsterRun]) -> list[str]:
+        batch = getattr(self.instance, "enqueue_runs", None)
+        if batch is not None:
+            return list(batch([run.run_id for run in runs]))
         queued = []
         for run in runs:
             current = self.instance.get_run_by_id(run.run_id)

@@ -642,6 +642,35 @@ class DagsterInstance:
         self._report(DagsterEventType.RUN_ENQUEUED, run, f"Run {run.run_id} was enqueued.")
         return self.get_run(run.run_id)
 
+    def enqueue_runs(self, run_ids: Sequence[str]) -> list[str]:
+        """Mark every NOT_STARTED run among ``run_ids`` QUEUED, in one transaction.
+
+        Returns:
+            The ids that were enqueued; runs in any other status are left alone.
+        """
+        if not run_ids:
+            return []
+        runs = self.get_runs(RunsFilter(run_ids=list(run_ids)))
+        waiting = [r for r in runs if r.status == DagsterRunStatus.NOT_STARTED]
+        pid = os.getpid()
+        entries = [
+            EventLogEntry(
+                run_id=r.run_id,
+                job_name=r.job_name,
+                user_message="",
+                dagster_event=DagsterEvent(
+                    event_type_value=DagsterEventType.RUN_ENQUEUED.value,
+                    job_name=r.job_name,
+                    message=f"Run {r.run_id} was enqueued.",
+                    pid=pid,
+                ),
+            )
+            for r in waiting
+        ]
+        self.handle_new_events(entries)
+        enqueued = {r.run_id for r in waiting}
+        return [run_id for run_id in run_ids if run_id in enqueued]
+
     def launch_run(self, run_id: str, workspace: Any = None) -> DagsterRun:
         """Hand a run to the run launcher; return it as it now stands."""
         run = self.get_run(run_id)

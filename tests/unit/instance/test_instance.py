@@ -158,3 +158,21 @@ def test_submit_run_queues(instance):
     queued = instance.submit_run(run.run_id)
     assert queued.status == DagsterRunStatus.QUEUED
     assert instance.all_logs(run.run_id)[-1].dagster_event_type == DagsterEventType.RUN_ENQUEUED
+
+
+def test_enqueue_runs_queues_only_not_started_runs_in_one_call() -> None:
+    from tocsin import DagsterInstance, DagsterRunStatus
+    from tocsin.model.events import DagsterEventType
+
+    with DagsterInstance.ephemeral() as instance:
+        waiting = [instance.create_run(job_name="j") for _ in range(3)]
+        started = instance.create_run(job_name="j", status=DagsterRunStatus.STARTED)
+        ids = [r.run_id for r in waiting] + [started.run_id, "no-such-run"]
+        assert instance.enqueue_runs(ids) == [r.run_id for r in waiting]
+        assert {instance.get_run_by_id(r.run_id).status for r in waiting} == {
+            DagsterRunStatus.QUEUED
+        }
+        assert instance.get_run_by_id(started.run_id).status == DagsterRunStatus.STARTED
+        events = instance.all_logs(waiting[0].run_id, of_type=DagsterEventType.RUN_ENQUEUED)
+        assert len(events) == 1
+        assert instance.enqueue_runs(ids) == []  # a second submission changes nothing
