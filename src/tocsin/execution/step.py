@@ -24,6 +24,7 @@ from tocsin.errors import (
     Failure,
     RetryRequested,
 )
+from tocsin.execution.capture import capture_step_output
 from tocsin.execution.context import AssetExecutionContext, OpExecutionContext, StepData
 from tocsin.execution.io_managers import InputContext, OutputContext
 from tocsin.execution.plan import ExecutionPlan, Source, Step, StepOutcome
@@ -86,6 +87,8 @@ class RunContext:
         self.plan = plan
         self.partition_key = dagster_run.tags.get(PARTITION_NAME_TAG)
         self.output_capture = output_capture
+        # Where steps' stdout/stderr go; None: not captured.
+        self.compute_logs: Any = getattr(instance, "compute_log_manager", None)
         self.events: list[EventLogEntry] = []
         self.errors: list[BaseException] = []
         self.resources: dict[str, Any] = {}
@@ -248,10 +251,8 @@ class _RetryStep(Exception):
 
 
 def execute_step(ctx: RunContext, step: Step, sources: Mapping[str, list[Source]]) -> StepOutcome:
-    """Run ``step`` with retries; record its events; return how it ended."""
+    """Run ``step`` with retries; record its events and what it printed; return how it ended."""
     node = step.node
-    policy = node.retry_policy or node.op_def.retry_policy or ctx.job_def.op_retry_policy
-    attempt = 0
     started = time.perf_counter()
     ctx.emit(
         ET.STEP_START,
@@ -259,9 +260,35 @@ def execute_step(ctx: RunContext, step: Step, sources: Mapping[str, list[Source]
         step_key=step.key,
         node_name=node.handle,
     )
+    try:
+        # The step's output is stored before its last event, so whoever sees the step end
+        # finds its logs.
+        with capture_step_output(ctx.compute_logs, ctx.run_id, step.key):
+            outputs = _attempts(ctx, step, sources)
+    except Exception as exc:
+        _record_failure(ctx, step, exc)
+        return StepOutcome(False)
+    duration = (time.perf_counter() - started) * 1000
+    ctx.emit(
+        ET.STEP_SUCCESS,
+        f'Finished execution of step "{step.key}" in {duration:.2f}ms.',
+        step_key=step.key,
+        node_name=node.handle,
+        data=StepSuccessData(duration),
+    )
+    return StepOutcome(True, outputs)
+
+
+def _attempts(
+    ctx: RunContext, step: Step, sources: Mapping[str, list[Source]]
+) -> dict[str, list[str | None]]:
+    """Attempt the step until it succeeds, fails for good (raises) or runs out of retries."""
+    node = step.node
+    policy = node.retry_policy or node.op_def.retry_policy or ctx.job_def.op_retry_policy
+    attempt = 0
     while True:
         try:
-            outputs = _attempt(ctx, step, sources, attempt, policy)
+            return _attempt(ctx, step, sources, attempt, policy)
         except _RetryStep as retry:
             ctx.emit(
                 ET.STEP_UP_FOR_RETRY,
@@ -279,19 +306,6 @@ def execute_step(ctx: RunContext, step: Step, sources: Mapping[str, list[Source]
                 step_key=step.key,
                 node_name=node.handle,
             )
-            continue
-        except Exception as exc:
-            _record_failure(ctx, step, exc)
-            return StepOutcome(False)
-        duration = (time.perf_counter() - started) * 1000
-        ctx.emit(
-            ET.STEP_SUCCESS,
-            f'Finished execution of step "{step.key}" in {duration:.2f}ms.',
-            step_key=step.key,
-            node_name=node.handle,
-            data=StepSuccessData(duration),
-        )
-        return StepOutcome(True, outputs)
 
 
 def _record_failure(ctx: RunContext, step: Step, exc: BaseException) -> None:
