@@ -45,15 +45,35 @@ def _entry(row: Any) -> EventLogEntry:
     return EventLogEntry.from_dict(json.loads(row.event), row.id)
 
 
-def _apply_run_change(conn: sa.Connection, change: RunStatusChange) -> None:
-    values: dict[str, Any] = {"status": change.status.value, "update_timestamp": datetime.now(UTC)}
-    if change.start_time is not None:
-        values["start_time"] = change.start_time
-    if change.end_time is not None:
-        values["end_time"] = change.end_time
-    result = conn.execute(sa.update(t.runs).where(t.runs.c.run_id == change.run_id).values(values))
-    if result.rowcount == 0:
-        logging.getLogger("tocsin").debug("event for unknown run %s", change.run_id)
+def _apply_run_changes(conn: sa.Connection, changes: Sequence[RunStatusChange]) -> None:
+    """Apply status changes with one executemany per shape (status only, +start, +end)."""
+    now = datetime.now(UTC)
+    groups: dict[tuple[bool, bool], list[dict[str, Any]]] = {}
+    for change in changes:
+        shape = (change.start_time is not None, change.end_time is not None)
+        params = {"b_run_id": change.run_id, "b_status": change.status.value, "b_now": now}
+        if shape[0]:
+            params["b_start"] = change.start_time
+        if shape[1]:
+            params["b_end"] = change.end_time
+        groups.setdefault(shape, []).append(params)
+    for (has_start, has_end), params_list in groups.items():
+        values: dict[str, Any] = {
+            "status": sa.bindparam("b_status"),
+            "update_timestamp": sa.bindparam("b_now"),
+        }
+        if has_start:
+            values["start_time"] = sa.bindparam("b_start")
+        if has_end:
+            values["end_time"] = sa.bindparam("b_end")
+        statement = (
+            sa.update(t.runs).where(t.runs.c.run_id == sa.bindparam("b_run_id")).values(values)
+        )
+        result = conn.execute(statement, params_list)
+        if result.rowcount is not None and 0 <= result.rowcount < len(params_list):
+            logging.getLogger("tocsin").debug(
+                "events for %d unknown runs", len(params_list) - result.rowcount
+            )
 
 
 def _record_conditions(f: EventRecordsFilter) -> list[sa.ColumnElement[bool]]:
@@ -102,8 +122,8 @@ class SqlEventLog(EventLog):
             if rows:
                 ids = self._insert_events(conn, rows)
                 self._index_assets(conn, rows, ids)
-            for change in run_changes:
-                _apply_run_change(conn, change)
+            if run_changes:
+                _apply_run_changes(conn, run_changes)
         return [entry.with_storage_id(i) for entry, i in zip(entries, ids, strict=True)]
 
     def _insert_events(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
