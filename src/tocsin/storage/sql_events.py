@@ -51,7 +51,11 @@ def _apply_run_changes(conn: sa.Connection, changes: Sequence[RunStatusChange]) 
     groups: dict[tuple[bool, bool], list[dict[str, Any]]] = {}
     for change in changes:
         shape = (change.start_time is not None, change.end_time is not None)
-        params = {"b_run_id": change.run_id, "b_status": change.status.value, "b_now": now}
+        params: dict[str, Any] = {
+            "b_run_id": change.run_id,
+            "b_status": change.status.value,
+            "b_now": now,
+        }
         if shape[0]:
             params["b_start"] = change.start_time
         if shape[1]:
