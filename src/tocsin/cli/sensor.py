@@ -56,14 +56,33 @@ def list_command(files, modules, workspace, as_json: bool) -> None:
 
 @sensor_cli.command("preview")
 @click.argument("name")
-@click.option("--cursor", default=None, help="Evaluate with this cursor.")
+@click.option("--cursor", default=None, help="Evaluate with this cursor (default: the stored one).")
 @location_options
 @json_option
 def preview_command(name: str, cursor: str | None, files, modules, workspace, as_json) -> None:
-    """Evaluate a sensor once; stores nothing (no runs, no tick, cursor unchanged)."""
-    location, _ = _find(name, files, modules, workspace)
-    evaluation = location.evaluate_sensor(name, cursor=cursor, instance_ref=None)
+    """Evaluate a sensor once; stores nothing (no runs, no tick, cursor unchanged).
+
+    With an instance home (``$TOCSIN_HOME`` or ``./.tocsin``), the sensor sees that instance
+    (asset and run status sensors read its event log) and starts from its stored cursor.
+    """
+    location, info = _find(name, files, modules, workspace)
+    instance = _optional_instance()
+    ref = None
+    if instance is not None:
+        ref = instance.get_ref()
+        if cursor is None:
+            state = state_of(instance, location, info)
+            cursor = None if state is None else state.cursor
+    evaluation = location.evaluate_sensor(name, cursor=cursor, instance_ref=ref)
     print_evaluation(evaluation, cursor, as_json)
+
+
+def _optional_instance() -> Any:
+    """The instance when a home is configured (or ``./.tocsin`` exists); else None."""
+    try:
+        return open_instance()
+    except click.ClickException:
+        return None
 
 
 @sensor_cli.command("cursor")

@@ -29,6 +29,13 @@ def test_preview_with_a_cursor(invoke, defs_file):
     assert json.loads(result.output)["skip_message"] == "told to stop"
 
 
+def test_preview_starts_from_the_stored_cursor(invoke, defs_file, instance):
+    assert invoke("sensor", "cursor", "watch", "--set", "stop", "-f", defs_file).exit_code == 0
+    result = invoke("sensor", "preview", "watch", "-f", defs_file, "--json")
+    assert json.loads(result.output)["skip_message"] == "told to stop"
+    assert instance.ticks.get_instigator_state("defs:sensor:watch").cursor == "stop"
+
+
 def test_stop_then_start_is_remembered(invoke, defs_file):
     assert "is now STOPPED" in invoke("sensor", "stop", "watch", "-f", defs_file).output
     listed = json.loads(invoke("sensor", "list", "-f", defs_file, "--json").output)
