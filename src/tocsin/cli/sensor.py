@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
@@ -66,6 +67,7 @@ def preview_command(name: str, cursor: str | None, files, modules, workspace, as
     (asset and run status sensors read its event log) and starts from its stored cursor.
     """
     location, info = _find(name, files, modules, workspace)
+    check_cursor(info, cursor)
     instance = _optional_instance()
     ref = None
     if instance is not None:
@@ -75,6 +77,32 @@ def preview_command(name: str, cursor: str | None, files, modules, workspace, as
             cursor = None if state is None else state.cursor
     evaluation = location.evaluate_sensor(name, cursor=cursor, instance_ref=ref)
     print_evaluation(evaluation, cursor, as_json)
+
+
+def check_cursor(info: Any, cursor: str | None) -> None:
+    """Refuse a cursor that the sensor's kind cannot read, before anything is stored."""
+    if cursor is None:
+        return
+    kind = getattr(info, "sensor_type", None)
+    if kind == "ASSET":
+        if not cursor.strip().lstrip("-").isdigit():
+            raise click.BadParameter(
+                f"sensor {info.name!r} is an asset sensor: its cursor is the storage id of the "
+                f"last event it handled (an integer), got {cursor!r}. Example: --set 120",
+                param_hint="cursor",
+            )
+    elif kind in ("MULTI_ASSET", "RUN_STATUS"):
+        try:
+            parsed = json.loads(cursor)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise click.BadParameter(
+                f"sensor {info.name!r} is a {kind.lower().replace('_', ' ')} sensor: its "
+                f"cursor is a JSON object, got {cursor!r}. Copy one from "
+                f"'tocsin sensor cursor {info.name}', or use --delete to start afresh.",
+                param_hint="cursor",
+            )
 
 
 def _optional_instance() -> Any:
@@ -95,6 +123,7 @@ def cursor_command(name: str, new_cursor, delete: bool, files, modules, workspac
     if new_cursor is not None and delete:
         raise click.UsageError("Pass either --set CURSOR or --delete, not both.")
     location, info = _find(name, files, modules, workspace)
+    check_cursor(info, new_cursor)
     instance = open_instance()
     if new_cursor is None and not delete:
         state = state_of(instance, location, info)

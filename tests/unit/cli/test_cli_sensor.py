@@ -97,3 +97,46 @@ def test_bad_file_path_is_a_usage_error(invoke, tmp_path):
     result = invoke("sensor", "list", "-f", str(tmp_path / "nope.py"))
     assert result.exit_code == 2
     assert "nope.py: no such file" in result.output
+
+
+MORE_SENSORS = """
+from tocsin import AssetKey, Definitions, RunRequest, asset_sensor, job, op, run_failure_sensor
+
+
+@op
+def noop():
+    pass
+
+
+@job
+def j():
+    noop()
+
+
+@asset_sensor(asset_key=AssetKey("a"), job=j)
+def on_a(context, event):
+    return RunRequest(run_key=str(event.storage_id))
+
+
+@run_failure_sensor
+def on_failure(context):
+    pass
+
+
+defs = Definitions(jobs=[j], sensors=[on_a, on_failure])
+"""
+
+
+def test_a_malformed_cursor_is_refused_and_nothing_is_stored(invoke, tmp_path, instance):
+    path = tmp_path / "more.py"
+    path.write_text(MORE_SENSORS)
+    refused = invoke("sensor", "cursor", "on_a", "--set", "abc", "-f", str(path))
+    assert refused.exit_code == 2
+    assert "asset sensor" in refused.output and "'abc'" in refused.output
+    refused = invoke("sensor", "cursor", "on_failure", "--set", "{oops", "-f", str(path))
+    assert refused.exit_code == 2
+    assert "JSON object" in refused.output
+    refused = invoke("sensor", "preview", "on_failure", "--cursor", "[]", "-f", str(path))
+    assert refused.exit_code == 2
+    assert instance.ticks.get_instigator_state("more:sensor:on_a") is None
+    assert invoke("sensor", "cursor", "on_a", "--set", "12", "-f", str(path)).exit_code == 0
