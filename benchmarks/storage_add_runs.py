@@ -31,14 +31,14 @@ if os.environ.get("BENCH_IMPL", "tocsin") != "tocsin":
     )
     raise SystemExit(0)
 
-import sqlalchemy as sa  # noqa: E402
+import sqlalchemy as sa
 
-from tocsin.model.events import DagsterEvent, DagsterEventType, EventLogEntry  # noqa: E402
-from tocsin.model.run import DagsterRun  # noqa: E402
-from tocsin.model.tags import INSTIGATOR_TAG, RUN_KEY_TAG  # noqa: E402
-from tocsin.storage.postgres import postgres_engine  # noqa: E402
-from tocsin.storage.sql import SqlStorage  # noqa: E402
-from tocsin.storage.sqlite import sqlite_engine  # noqa: E402
+from tocsin.model.events import DagsterEvent, DagsterEventType, EventLogEntry
+from tocsin.model.run import DagsterRun
+from tocsin.model.tags import INSTIGATOR_TAG, RUN_KEY_TAG
+from tocsin.storage.postgres import postgres_engine
+from tocsin.storage.sql import SqlStorage
+from tocsin.storage.sqlite import sqlite_engine
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
