@@ -117,7 +117,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
     if IMPL != "tocsin":
-        for name in ("web_overview", "web_sensor_page", "web_runs_list"):
+        for name in (
+            "web_overview",
+            "web_sensor_page",
+            "web_runs_list",
+            "web_runs_list_deep",
+            "web_runs_list_filtered",
+        ):
             unsupported(name, "no in-process web server to drive")
         return
     from starlette.testclient import TestClient
