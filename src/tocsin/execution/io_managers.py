@@ -98,7 +98,57 @@ def io_manager(
     return decorate
 
 
-class OutputContext:
+class _IOContextBase:
+    """What input and output contexts share: the log, the asset key and the partition key."""
+
+    _kind = "output"
+    name: str | None
+    _log: Any
+    _asset_key: AssetKey | None
+    _partition_key: str | None
+
+    def _no_asset_key(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def log(self) -> Any:
+        if self._log is None:
+            from tocsin.definitions.logger import DagsterLogManager
+
+            self._log = DagsterLogManager()
+        return self._log
+
+    @property
+    def has_asset_key(self) -> bool:
+        return self._asset_key is not None
+
+    @property
+    def asset_key(self) -> AssetKey:
+        if self._asset_key is None:
+            raise DagsterInvariantViolationError(
+                f"{self._no_asset_key()}, so it has no asset_key. Check context.has_asset_key "
+                "first."
+            )
+        return self._asset_key
+
+    @property
+    def has_partition_key(self) -> bool:
+        return self._partition_key is not None
+
+    @property
+    def partition_key(self) -> str:
+        if self._partition_key is None:
+            raise DagsterInvariantViolationError(
+                f"This {self._kind} is not partitioned (the run has no partition key)."
+            )
+        return self._partition_key
+
+    @property
+    def asset_partition_key(self) -> str:
+        return self.partition_key
+
+
+class OutputContext(_IOContextBase):
     """What an IO manager knows about the output it stores.
 
     Attributes:
@@ -148,42 +198,8 @@ class OutputContext:
         self._step_context = step_context
         self._user_metadata: dict[str, Any] = {}
 
-    @property
-    def log(self) -> Any:
-        if self._log is None:
-            from tocsin.definitions.logger import DagsterLogManager
-
-            self._log = DagsterLogManager()
-        return self._log
-
-    @property
-    def has_asset_key(self) -> bool:
-        return self._asset_key is not None
-
-    @property
-    def asset_key(self) -> AssetKey:
-        if self._asset_key is None:
-            raise DagsterInvariantViolationError(
-                f"Output '{self.name}' of step '{self.step_key}' is not an asset, so it has no "
-                "asset_key. Check context.has_asset_key first."
-            )
-        return self._asset_key
-
-    @property
-    def has_partition_key(self) -> bool:
-        return self._partition_key is not None
-
-    @property
-    def partition_key(self) -> str:
-        if self._partition_key is None:
-            raise DagsterInvariantViolationError(
-                "This output is not partitioned (the run has no partition key)."
-            )
-        return self._partition_key
-
-    @property
-    def asset_partition_key(self) -> str:
-        return self.partition_key
+    def _no_asset_key(self) -> str:
+        return f"Output '{self.name}' of step '{self.step_key}' is not an asset"
 
     @property
     def has_asset_partitions(self) -> bool:
@@ -215,7 +231,7 @@ class OutputContext:
         return data
 
 
-class InputContext:
+class InputContext(_IOContextBase):
     """What an IO manager knows about the input it loads.
 
     Attributes:
@@ -227,6 +243,8 @@ class InputContext:
         config: input config (None unless the IO manager defines an input config schema).
         metadata: the input's definition metadata.
     """
+
+    _kind = "input"
 
     def __init__(
         self,
@@ -259,42 +277,8 @@ class InputContext:
         self._partition_key = partition_key
         self._step_context = step_context
 
-    @property
-    def log(self) -> Any:
-        if self._log is None:
-            from tocsin.definitions.logger import DagsterLogManager
-
-            self._log = DagsterLogManager()
-        return self._log
-
-    @property
-    def has_asset_key(self) -> bool:
-        return self._asset_key is not None
-
-    @property
-    def asset_key(self) -> AssetKey:
-        if self._asset_key is None:
-            raise DagsterInvariantViolationError(
-                f"Input '{self.name}' does not load an asset, so it has no asset_key. Check "
-                "context.has_asset_key first."
-            )
-        return self._asset_key
-
-    @property
-    def has_partition_key(self) -> bool:
-        return self._partition_key is not None
-
-    @property
-    def partition_key(self) -> str:
-        if self._partition_key is None:
-            raise DagsterInvariantViolationError(
-                "This input is not partitioned (the run has no partition key)."
-            )
-        return self._partition_key
-
-    @property
-    def asset_partition_key(self) -> str:
-        return self.partition_key
+    def _no_asset_key(self) -> str:
+        return f"Input '{self.name}' does not load an asset"
 
     def get_identifier(self) -> list[str]:
         if self.upstream_output is None:
