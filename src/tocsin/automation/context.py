@@ -30,6 +30,10 @@ class LogLine:
     message: str
     timestamp: float
 
+    def __str__(self) -> str:
+        """``LEVEL message``: how the line is stored on a tick and shown to users."""
+        return f"{self.level} {self.message}"
+
     def to_dict(self) -> dict[str, Any]:
         return {"level": self.level, "message": self.message, "timestamp": self.timestamp}
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ast
 import math
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,14 +22,6 @@ def iso(value: datetime | float | None) -> str | None:
     return value.isoformat()
 
 
-_LOG_LINE_REPR = re.compile(
-    r"^LogLine\(level='(?P<level>\w+)', "
-    r"message=(?P<message>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"), "
-    r"timestamp=[\d.e+-]+\)$",
-    re.S,
-)
-
-
 def log_line_text(line: Any) -> str:
     """One tick or preview log line as text: ``LEVEL message`` when it has a level."""
     if isinstance(line, dict) and "message" in line:
@@ -39,11 +29,7 @@ def log_line_text(line: Any) -> str:
     message = getattr(line, "message", None)
     if message is not None:
         return f"{getattr(line, 'level', '')} {message}".strip()
-    text = str(line)
-    match = _LOG_LINE_REPR.match(text)
-    if match is not None:  # the workspace hands log lines over as their repr
-        return f"{match['level']} {ast.literal_eval(match['message'])}"
-    return text
+    return str(line)
 
 
 def tick_json(tick: Tick) -> dict[str, Any]:
