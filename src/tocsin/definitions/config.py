@@ -721,6 +721,23 @@ def _convert_generic(schema: Any) -> ConfigType | None:
     return None
 
 
+class HasConfigSchema:
+    """A definition with a ``config_schema``; ``config_type`` converts it once, on first use."""
+
+    config_schema: Any
+    _converted: tuple[Any] | None = None
+
+    def _convert_config_schema(self) -> Any:
+        """The config type (None means any value); subclasses with a fixed schema override it."""
+        return None if self.config_schema is None else convert_config_schema(self.config_schema)
+
+    @property
+    def config_type(self) -> Any:
+        if self._converted is None:
+            self._converted = (self._convert_config_schema(),)
+        return self._converted[0]
+
+
 def to_field(schema: Any, *, _what: str = "config schema") -> Field:
     """``schema`` as a ``Field`` (a ``Field`` is returned as is); composes run-config schemas."""
     if isinstance(schema, Field):

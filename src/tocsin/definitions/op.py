@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Any, get_args, get_origin
 
+from tocsin.definitions.config import HasConfigSchema
 from tocsin.errors import (
     CheckError,
     DagsterInvalidDefinitionError,
@@ -357,7 +358,7 @@ def _read_signature(fn: Callable[..., Any], what: str) -> _Signature:
 # ---------------------------------------------------------------------------- definition
 
 
-class OpDefinition:
+class OpDefinition(HasConfigSchema):
     """An op: a function with declared inputs, outputs, config and resource needs.
 
     Args:
@@ -410,7 +411,6 @@ class OpDefinition:
                 f"parameters {list(self._signature.resource_params)}; use one or the other."
             )
         self.required_resource_keys: set[str] = keys | set(self._signature.resource_params)
-        self._config_type: Any = NO_VALUE
 
     # -- construction helpers
 
@@ -493,18 +493,6 @@ class OpDefinition:
     @property
     def resource_params(self) -> tuple[str, ...]:
         return self._signature.resource_params
-
-    @property
-    def config_type(self) -> Any:
-        """The schema converted once to a config type (None means any value)."""
-        if self._config_type is NO_VALUE:
-            if self.config_schema is None:
-                self._config_type = None
-            else:
-                from tocsin.definitions.config import convert_config_schema
-
-                self._config_type = convert_config_schema(self.config_schema)
-        return self._config_type
 
     def __repr__(self) -> str:
         return f"<OpDefinition {self.name}>"

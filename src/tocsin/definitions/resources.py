@@ -15,7 +15,8 @@ import inspect
 from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any, TypeVar
 
-from tocsin.definitions.op import NO_VALUE, RESOURCE_PARAM_MARKER
+from tocsin.definitions.config import HasConfigSchema
+from tocsin.definitions.op import RESOURCE_PARAM_MARKER
 from tocsin.errors import (
     DagsterInvalidDefinitionError,
     DagsterInvalidInvocationError,
@@ -38,7 +39,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class ResourceDefinition:
+class ResourceDefinition(HasConfigSchema):
     """How to build one resource.
 
     Args:
@@ -72,18 +73,6 @@ class ResourceDefinition:
         self.required_resource_keys: set[str] = set(required_resource_keys or ())
         self.version = version
         self._takes_context = _takes_argument(resource_fn)
-        self._config_type: Any = NO_VALUE
-
-    @property
-    def config_type(self) -> Any:
-        if self._config_type is NO_VALUE:
-            if self.config_schema is None:
-                self._config_type = None
-            else:
-                from tocsin.definitions.config import convert_config_schema
-
-                self._config_type = convert_config_schema(self.config_schema)
-        return self._config_type
 
     def build(self, context: InitResourceContext) -> Any:
         """Call the resource function (a generator's first value is the resource)."""

@@ -17,7 +17,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tocsin.definitions.op import NO_VALUE, check_valid_name
+from tocsin.definitions.config import HasConfigSchema
+from tocsin.definitions.op import check_valid_name
 from tocsin.errors import DagsterInvalidDefinitionError, DagsterInvariantViolationError
 from tocsin.execution.plan import ExecutionPlan, PlanScheduler, Step
 from tocsin.model.events import DagsterEventType, EngineEventData, EventLogEntry
@@ -68,7 +69,7 @@ class InitExecutorContext:
         return self.job
 
 
-class ExecutorDefinition:
+class ExecutorDefinition(HasConfigSchema):
     """A named way to execute steps, built per run from its config.
 
     Args:
@@ -95,18 +96,6 @@ class ExecutorDefinition:
         self.requirements = requirements
         self.executor_creation_fn = executor_creation_fn
         self.description = description
-        self._config_type: Any = NO_VALUE
-
-    @property
-    def config_type(self) -> Any:
-        if self._config_type is NO_VALUE:
-            if self.config_schema is None:
-                self._config_type = None
-            else:
-                from tocsin.definitions.config import convert_config_schema
-
-                self._config_type = convert_config_schema(self.config_schema)
-        return self._config_type
 
     def create(self, context: InitExecutorContext) -> Executor:
         executor = self.executor_creation_fn(context)
@@ -298,11 +287,8 @@ def _create_multiprocess(init_context: InitExecutorContext) -> Executor:
 
 
 class _MultiprocessDefinition(ExecutorDefinition):
-    @property
-    def config_type(self) -> Any:
-        if self._config_type is NO_VALUE:
-            self._config_type = _multiprocess_schema()
-        return self._config_type
+    def _convert_config_schema(self) -> Any:
+        return _multiprocess_schema()
 
 
 multiprocess_executor = _MultiprocessDefinition(
