@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from tocsin.model.errors_info import SerializableErrorInfo
+from tocsin.model.errors_info import SerializableErrorInfo, serializable_error_info_from_exc
 from tocsin.model.run import DagsterRun, DagsterRunStatus, RunsFilter
 from tocsin.model.tags import (
     CODE_LOCATION_TAG,
@@ -190,3 +190,17 @@ def state_after_tick(
         last_run_key=last_run_key or state.last_run_key,
         extra={**state.extra, **extra},
     )
+
+
+def instigators_of(location: Any, kind: str, report: TickReport) -> list[InstigatorInfo]:
+    """The location's instigators of one kind; a location that fails to load is recorded on
+    the report and yields none, so the other locations keep ticking."""
+    try:
+        error = location.load_error()
+        if error is not None:
+            report.location_errors[location.name] = error
+            return []
+        return [i for i in location.list_instigators() if i.kind == kind]
+    except Exception as exc:  # one broken location must not stop the others
+        report.location_errors[location.name] = serializable_error_info_from_exc(exc)
+        return []

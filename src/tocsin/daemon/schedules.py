@@ -27,6 +27,7 @@ from tocsin.daemon.common import (
     find_unsubmitted,
     fresh_state,
     instigator_id,
+    instigators_of,
     is_running,
     state_after_tick,
 )
@@ -76,7 +77,7 @@ class ScheduleLoop:
         known: list[str] = []
         work = []
         for location in self.locations:
-            for info in _schedules_of(location, report):
+            for info in instigators_of(location, SCHEDULE, report):
                 origin = instigator_id(location.name, SCHEDULE, info.name)
                 known.append(origin)
                 item = self._due(location, info, now, report)
@@ -175,15 +176,3 @@ class ScheduleLoop:
             self.coordinator.submit(new_runs)
         run_ids = tuple(r.run_id for r in new_runs)
         return TickOutcome(state.origin_id, status, tick.tick_id, run_ids, skip, error)
-
-
-def _schedules_of(location: CodeLocation, report: TickReport) -> list[InstigatorInfo]:
-    try:
-        error = location.load_error()
-        if error is not None:
-            report.location_errors[location.name] = error
-            return []
-        return [i for i in location.list_instigators() if i.kind == SCHEDULE]
-    except Exception as exc:  # one broken location must not stop the others
-        report.location_errors[location.name] = serializable_error_info_from_exc(exc)
-        return []

@@ -30,11 +30,12 @@ from tocsin.daemon.common import (
     find_unsubmitted,
     fresh_state,
     instigator_id,
+    instigators_of,
     is_running,
     state_after_tick,
 )
 from tocsin.daemon.crash import crash_point
-from tocsin.model.errors_info import SerializableErrorInfo, serializable_error_info_from_exc
+from tocsin.model.errors_info import SerializableErrorInfo
 from tocsin.model.tags import SENSOR_NAME_TAG
 from tocsin.model.ticks import InstigatorState, InstigatorType, Tick, TickStatus
 from tocsin.workspace.location import CodeLocation
@@ -92,7 +93,7 @@ class SensorLoop:
         running: list[tuple[CodeLocation, InstigatorInfo, InstigatorState]] = []
         self._known_ids: list[str] = []
         for location in self.locations:
-            infos = _sensors_of(location, report)
+            infos = instigators_of(location, SENSOR, report)
             for info in infos:
                 origin = instigator_id(location.name, SENSOR, info.name)
                 self._known_ids.append(origin)
@@ -221,18 +222,6 @@ class SensorLoop:
             state.origin_id, TickStatus.FAILURE, tick.tick_id, error=error, origin_run_ids=reacted
         )
         return outcome, []
-
-
-def _sensors_of(location: CodeLocation, report: TickReport) -> list[InstigatorInfo]:
-    try:
-        error = location.load_error()
-        if error is not None:
-            report.location_errors[location.name] = error
-            return []
-        return [i for i in location.list_instigators() if i.kind == SENSOR]
-    except Exception as exc:  # one broken location must not stop the others
-        report.location_errors[location.name] = serializable_error_info_from_exc(exc)
-        return []
 
 
 def _is_due(info: InstigatorInfo, state: InstigatorState, now: datetime) -> bool:
