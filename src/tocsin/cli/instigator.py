@@ -121,23 +121,9 @@ def print_evaluation(evaluation: Any, cursor: str | None, as_json: bool) -> None
     if evaluation.error is not None:
         raise click.ClickException(evaluation.error.to_string())
     if as_json:
-        echo_json(
-            {
-                "run_requests": [
-                    {
-                        "run_key": r.run_key,
-                        "job_name": r.job_name,
-                        "run_config": r.run_config,
-                        "tags": r.tags,
-                        "partition_key": r.partition_key,
-                    }
-                    for r in evaluation.run_requests
-                ],
-                "skip_message": evaluation.skip_message,
-                "cursor": evaluation.cursor,
-                "log_lines": list(evaluation.log_lines),
-            }
-        )
+        data = evaluation.to_dict()
+        data.pop("error")  # a failed evaluation exits with its error above
+        echo_json(data)
         return
     for line in evaluation.log_lines:
         click.echo(f"log: {line}")

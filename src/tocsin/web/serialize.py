@@ -134,19 +134,5 @@ def instigator_json(service: Service, item: Instigator, now: datetime) -> dict[s
 
 
 def evaluation_json(evaluation: Any) -> dict[str, Any]:
-    return {
-        "run_requests": [
-            {
-                "run_key": r.run_key,
-                "job_name": r.job_name,
-                "run_config": r.run_config,
-                "tags": r.tags,
-                "partition_key": r.partition_key,
-            }
-            for r in evaluation.run_requests
-        ],
-        "skip_message": evaluation.skip_message,
-        "cursor": evaluation.cursor,
-        "log_lines": [log_line_text(line) for line in evaluation.log_lines],
-        "error": None if evaluation.error is None else evaluation.error.to_dict(),
-    }
+    """A preview as JSON (the workspace's ``Evaluation.to_dict``)."""
+    return dict(evaluation.to_dict())

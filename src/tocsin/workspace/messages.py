@@ -45,6 +45,16 @@ class RunRequestData:
     partition_key: str | None = None
     asset_selection: list[list[str]] | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The fields users read in a preview."""
+        return {
+            "run_key": self.run_key,
+            "job_name": self.job_name,
+            "run_config": self.run_config,
+            "tags": self.tags,
+            "partition_key": self.partition_key,
+        }
+
 
 @dataclass(frozen=True)
 class RunReaction:
@@ -72,6 +82,16 @@ class Evaluation:
     error: SerializableErrorInfo | None = None
     run_reactions: tuple[RunReaction, ...] = ()
     is_timeout: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A preview as JSON: what the CLI's ``--json`` and the HTTP API return."""
+        return {
+            "run_requests": [r.to_dict() for r in self.run_requests],
+            "skip_message": self.skip_message,
+            "cursor": self.cursor,
+            "log_lines": list(self.log_lines),
+            "error": None if self.error is None else self.error.to_dict(),
+        }
 
     @staticmethod
     def failure(message: str, *, cls_name: str = "Error", is_timeout: bool = False) -> Evaluation:
