@@ -25,7 +25,9 @@ def daemon_cli() -> None:
     """Run the daemon that ticks sensors and schedules and launches runs."""
 
 
-def _start(spec_list: list[Any], instance: Any, interval: float, verbose: bool) -> Any:
+def _start(
+    spec_list: list[Any], instance: Any, interval: float, verbose: bool, now: datetime | None = None
+) -> Any:
     from tocsin.daemon.assemble import build_daemon
     from tocsin.workspace.location import WorkerLocation
 
@@ -38,7 +40,8 @@ def _start(spec_list: list[Any], instance: Any, interval: float, verbose: bool) 
             runs = f" runs={list(outcome.run_ids)}" if outcome.run_ids else ""
             click.echo(f"{report.now:%H:%M:%S} {outcome.origin_id} {outcome.status.value}{runs}")
 
-    runner = build_daemon(instance, locations, interval=interval, on_report=on_report)
+    clock = None if now is None else (lambda: now)
+    runner = build_daemon(instance, locations, interval=interval, on_report=on_report, clock=clock)
     return locations, runner
 
 
@@ -81,12 +84,40 @@ def run_command(files, modules, workspace, interval: float) -> None:
     _serve(specs(files, modules, workspace), open_instance(), interval)
 
 
+def parse_now(value: str | None) -> datetime | None:
+    """The ``--now`` of ``daemon tick``: an ISO 8601 time with a UTC offset, as UTC."""
+    if value is None:
+        return None
+    example = "2024-01-01T12:00:00+00:00 (or ...Z)"
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time; write it like {example}.", param_hint="--now"
+        ) from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise click.BadParameter(
+            f"{value!r} has no UTC offset, so it names no single moment; add one, like {example}.",
+            param_hint="--now",
+        )
+    return parsed.astimezone(UTC)
+
+
 @daemon_cli.command("tick")
 @location_options
-def tick_command(files, modules, workspace) -> None:
-    """Exactly one pass of every loop at the current time."""
+@click.option(
+    "--now",
+    "now_text",
+    metavar="ISO-TIME",
+    help="Advanced: tick as if it were this time (ISO 8601 with a UTC offset), e.g. to replay "
+    "or test a schedule; sensors' intervals and schedules' cron times are judged against it.",
+)
+def tick_command(files, modules, workspace, now_text: str | None) -> None:
+    """Exactly one pass of every loop at the current time (or at --now)."""
+    now = parse_now(now_text)
     instance = open_instance()
-    locations, runner = _start(specs(files, modules, workspace), instance, 0, verbose=True)
+    spec_list = specs(files, modules, workspace)
+    locations, runner = _start(spec_list, instance, 0, verbose=True, now=now)
     try:
         reports = runner.run_once()
         for name, report in reports.items():

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from tocsin.daemon.monitoring import RunMonitorLoop
 from tocsin.daemon.retention import RetentionLoop
 from tocsin.daemon.run_queue import QueuedCoordinator, RunQueueLoop, is_queued_coordinator
-from tocsin.daemon.runner import DaemonRunner
+from tocsin.daemon.runner import DaemonRunner, utc_now
 from tocsin.daemon.schedules import ScheduleLoop
 from tocsin.daemon.sensors import SensorLoop
 from tocsin.launchers.base import ImmediateCoordinator, RunLauncher
@@ -30,7 +31,9 @@ def build_daemon(
     launcher: RunLauncher | None = None,
     interval: float = 1.0,
     on_report: Any = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> DaemonRunner:
+    """The daemon over ``locations``; ``clock`` (default: the system's UTC time) says "now"."""
     if launcher is None:
         from tocsin.launchers.subprocess import SubprocessLauncher
 
@@ -55,4 +58,6 @@ def build_daemon(
         loops["QUEUED_RUN_COORDINATOR"] = RunQueueLoop(instance, launcher)
     loops["MONITORING"] = RunMonitorLoop(instance, launcher)
     loops["RETENTION"] = RetentionLoop(instance)
-    return DaemonRunner(instance, loops, interval=interval, on_report=on_report)
+    return DaemonRunner(
+        instance, loops, interval=interval, on_report=on_report, clock=clock or utc_now
+    )
