@@ -343,6 +343,20 @@ class MiscStore(ABC):
     def get_kv(self, keys: Sequence[str]) -> dict[str, str]:
         """The settings that are set among ``keys``."""
 
+    @abstractmethod
+    def set_kv_if_absent(self, key: str, value: str) -> str | None:
+        """Store ``key`` -> ``value`` only if ``key`` is not set yet, atomically.
+
+        Of concurrent callers with the same key exactly one stores its value.
+
+        Returns:
+            None when this call stored ``value``; otherwise the value already there (unchanged).
+        """
+
+    @abstractmethod
+    def delete_kv_if(self, key: str, value: str) -> bool:
+        """Remove ``key`` only while it holds ``value``; True when it was removed."""
+
 
 HeartbeatStore = MiscStore
 

@@ -674,6 +674,27 @@ class SqlStorage(SqlEventLog, RunStore, PartitionStore, TickStore, LeaseStore, M
             rows = conn.execute(sa.select(t.kvs).where(t.kvs.c.key.in_(list(keys)))).all()
         return {row.key: row.value for row in rows}
 
+    def set_kv_if_absent(self, key: str, value: str) -> str | None:
+        c = t.kvs.c
+        while True:
+            with self._write() as conn:
+                # A unique insert: on PostgreSQL a concurrent insert of the same key makes this
+                # one wait for it to commit, then do nothing; SQLite has one writer at a time.
+                # RETURNING, not the row count: SQLAlchemy reports -1 for it on psycopg.
+                row = {"key": key, "value": value}
+                if self.insert_ignore(conn, t.kvs, [row], [c.key]):
+                    return None
+                found = conn.execute(sa.select(c.value).where(c.key == key)).scalar()
+            if found is not None:
+                return str(found)
+            # The holder was removed between the two statements: try to claim it again.
+
+    def delete_kv_if(self, key: str, value: str) -> bool:
+        c = t.kvs.c
+        with self._write() as conn:
+            result = conn.execute(sa.delete(t.kvs).where(c.key == key, c.value == value))
+        return result.rowcount > 0
+
     # -- lifecycle --------------------------------------------------------------------------------
 
     def dispose(self) -> None:

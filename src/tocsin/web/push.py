@@ -5,8 +5,13 @@ synthetic run (``push-<uuid>``), so asset sensors see it like any other. An exte
 stored as an ``ENGINE_EVENT`` of the synthetic run ``__external__`` whose entry carries
 ``extra["external"] = {"name": ..., "payload": ...}``; both are readable by storage id.
 
-An ``idempotency_key`` already seen returns the first push's storage id and stores nothing: the
-key is remembered in the instance's key-value store (``tocsin/push/<key>`` -> storage id).
+An ``idempotency_key`` already seen returns the first push's storage id and stores nothing. The
+key lives in the instance's key-value store as ``tocsin/push/<key>``: a push first claims it
+with a unique insert (value ``pending <POSIX time> <token>``), then stores the event and replaces
+the claim with the event's storage id. Of concurrent pushes with one key exactly one stores its
+event; the others wait briefly for its storage id (answering 409 if it does not come). A claim
+whose push failed is given back; one left by a process that died mid-push is taken over once it
+is ``STALE_CLAIM_SECONDS`` old.
 
 Sensors whose ``wake_on`` lists the event (the asset key as ``a/b``, or the external event's
 name) are woken: a wake request is written to the key-value store as
@@ -17,6 +22,7 @@ is called with the event names, for a daemon running in the same process.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -36,6 +42,9 @@ PUSH_JOB = "__tocsin_push__"
 EXTERNAL_RUN_ID = "__external__"
 MAX_KEY_LENGTH = 400
 MAX_PAYLOAD_BYTES = 1_000_000
+PENDING = "pending"
+WAIT_FOR_CLAIM_SECONDS = 3.0
+STALE_CLAIM_SECONDS = 60.0
 
 
 def _asset_key(raw: Any) -> AssetKey:
@@ -138,13 +147,52 @@ def push(app: Any, body: dict[str, Any]) -> dict[str, Any]:
     _check_size(body)
     entry, name = builder(body)
     service = app.state.service
+    claim = None
     if key is not None:
-        seen = service.seen_idempotency_key(key)
+        claim, seen = _claim(service, key)
         if seen is not None:
             return {"storage_id": seen, "duplicate": True, "woken": []}
-    stored = service.instance.handle_new_event(entry)
+    try:
+        stored = service.instance.handle_new_event(entry)
+    except BaseException:
+        if claim is not None:
+            service.release_idempotency_key(key, claim)
+        raise
     if key is not None:
         service.remember_idempotency_key(key, stored.storage_id)
     woken = service.wake([name], utcnow())
     app.state.on_wake([name])
     return {"storage_id": stored.storage_id, "duplicate": False, "woken": woken}
+
+
+def _claim(service: Any, key: str) -> tuple[str | None, int | None]:
+    """Claim ``key`` for this push: (the claim, None), or (None, the first push's storage id)."""
+    claim = f"{PENDING} {time.time()!r} {uuid.uuid4().hex}"
+    waited_since = time.monotonic()
+    while True:
+        held = service.claim_idempotency_key(key, claim)
+        if held is None:
+            return claim, None
+        if not held.startswith(PENDING):
+            return None, int(held)
+        age = _claim_age(held)
+        if age > STALE_CLAIM_SECONDS:
+            # Its push died between claiming and storing: take the key over (the loop claims).
+            service.release_idempotency_key(key, held)
+            continue
+        if age > WAIT_FOR_CLAIM_SECONDS or time.monotonic() - waited_since > WAIT_FOR_CLAIM_SECONDS:
+            raise WebError(
+                409,
+                f"A push with idempotency_key {key!r} is being stored right now (or its process "
+                f"stopped mid-push {age:.0f} s ago; the key is freed {STALE_CLAIM_SECONDS:.0f} s "
+                "after the claim). Retry later with the same key to get its storage id.",
+                {"idempotency_key": key},
+            )
+        time.sleep(0.02)
+
+
+def _claim_age(held: str) -> float:
+    try:
+        return max(time.time() - float(held.split()[1]), 0.0)
+    except (IndexError, ValueError):
+        return STALE_CLAIM_SECONDS + 1.0

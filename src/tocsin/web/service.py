@@ -401,10 +401,13 @@ class Service:
 
     # -- pushes --------------------------------------------------------------------------------
 
-    def seen_idempotency_key(self, key: str) -> int | None:
-        found = self.instance.misc.get_kv([IDEMPOTENCY_KEY_PREFIX + key])
-        value = found.get(IDEMPOTENCY_KEY_PREFIX + key)
-        return None if value is None else int(value)
+    def claim_idempotency_key(self, key: str, claim: str) -> str | None:
+        """Store ``claim`` for ``key`` unless the key is taken; the value there if it is."""
+        return self.instance.misc.set_kv_if_absent(IDEMPOTENCY_KEY_PREFIX + key, claim)
+
+    def release_idempotency_key(self, key: str, claim: str) -> bool:
+        """Give ``key`` up if it still holds ``claim`` (a push that failed, or a stale claim)."""
+        return self.instance.misc.delete_kv_if(IDEMPOTENCY_KEY_PREFIX + key, claim)
 
     def remember_idempotency_key(self, key: str, storage_id: int) -> None:
         self.instance.misc.set_kv({IDEMPOTENCY_KEY_PREFIX + key: str(storage_id)})
