@@ -699,6 +699,32 @@ class CronSchedule:
             ts = self._prev_ts(ts)
             yield self._datetime(ts)
 
+    def gap_times(self, after: _dt.datetime, until: _dt.datetime) -> list[tuple[str, _dt.datetime]]:
+        """Matching wall times that do not exist because clocks jumped forward in
+        ``(after, until]``: each as ``("YYYY-MM-DD HH:MM", instant of the jump)``, oldest first.
+
+        With ``dst_policy`` gap ``"skip"`` these are the times the schedule drops.
+        """
+        lo, hi = int(self._timestamp(after) // 1), int(self._timestamp(until) // 1)
+        if hi <= lo:
+            return []
+        cov = self._table.ensure(lo - _DAY, hi + _DAY)
+        found: list[tuple[str, _dt.datetime]] = []
+        k = bisect_right(cov.trans, lo)
+        while k < len(cov.trans) and cov.trans[k] <= hi:
+            jump = cov.trans[k]
+            before = cov.after[k - 1] if k else cov.before
+            if cov.after[k] > before:  # a spring-forward: wall times [jump+before, jump+after)
+                start, end = jump + before, jump + cov.after[k]
+                for cron in self._crons:
+                    wall = cron.next_wall(start - 1)
+                    while wall < end:
+                        naive = _EPOCH + _dt.timedelta(seconds=wall)
+                        found.append((naive.strftime("%Y-%m-%d %H:%M"), self._datetime(jump)))
+                        wall = cron.next_wall(wall)
+            k += 1
+        return sorted(set(found), key=lambda item: item[0])
+
     def is_tick(self, dt: _dt.datetime) -> bool:
         """Whether ``dt`` is exactly a tick of this schedule."""
         return self.next_at_or_after(dt).timestamp() == self._timestamp(dt)

@@ -9,11 +9,16 @@ tocsin's scheduling options, read by the daemon and only stored here:
 
 * ``dst_policy`` -- what to do with tick times that a daylight-saving change skips or
   repeats (a ``tocsin.cron.DstPolicy`` or ``"gap=skip,fold=both"``; None keeps the default).
-* ``catchup`` -- whether ticks missed while the daemon was down are run (None: default).
-* ``max_catchup_runs`` -- at most this many missed ticks are run.
-* ``catchup_window`` -- only ticks missed within this window (seconds or ``timedelta``).
+* ``catchup`` -- which ticks missed while the daemon was down are run: ``"latest"`` (only the
+  newest; the default), ``"all"`` (oldest first, up to ``max_catchup_runs``) or ``"none"``
+  (resume at the next tick). True means ``"all"``, False ``"none"``; None keeps the instance's
+  setting (``schedules: {catchup: ...}`` in tocsin.yaml), else ``"latest"``.
+* ``max_catchup_runs`` -- with ``catchup="all"``, at most this many missed ticks run (the
+  newest; 5 when unset).
+* ``catchup_window`` -- missed ticks older than this (seconds or ``timedelta``) are not run.
 * ``overlap`` -- what to do when a tick is due while the previous tick's run still runs.
-* ``jitter`` -- a random delay (seconds or ``timedelta``) added to each tick.
+* ``jitter`` -- a bound (seconds or ``timedelta``) on a fixed delay added to each tick: the
+  schedule always runs at its cron time plus the same offset in ``[0, jitter)``.
 * ``pause_after_failures`` -- stop the schedule after this many consecutive failed ticks.
 """
 
@@ -144,6 +149,12 @@ def _check_extras(
             raise DagsterInvalidDefinitionError(
                 f"{label} must be a number of seconds or a timedelta, got {value!r}."
             )
+        seconds = value.total_seconds() if isinstance(value, dt.timedelta) else value
+        if seconds is not None and seconds < 0:
+            raise DagsterInvalidDefinitionError(
+                f"{label} must not be negative, got {value!r}; use e.g. "
+                f"{label}=timedelta(minutes=5)."
+            )
 
 
 class DecoratedScheduleFunction:
@@ -205,7 +216,7 @@ class ScheduleDefinition:
         target: Any = None,
         owners: Sequence[str] | None = None,
         dst_policy: Any = None,
-        catchup: bool | None = None,
+        catchup: str | bool | None = None,
         max_catchup_runs: int | None = None,
         catchup_window: float | dt.timedelta | None = None,
         overlap: str | None = None,
@@ -271,12 +282,13 @@ class ScheduleDefinition:
         from tocsin.cron import DstPolicy
 
         self.dst_policy = DstPolicy.coerce(dst_policy)
-        if catchup is not None and not isinstance(catchup, bool):
-            raise DagsterInvalidDefinitionError(
-                f"catchup must be True, False or None, got {catchup!r}."
-            )
+        from tocsin.daemon.catchup import normalize_catchup
+
+        try:
+            self.catchup: str | None = None if catchup is None else normalize_catchup(catchup)
+        except ValueError as exc:
+            raise DagsterInvalidDefinitionError(str(exc)) from None
         _check_extras(max_catchup_runs, catchup_window, jitter, pause_after_failures)
-        self.catchup = catchup
         self.max_catchup_runs = max_catchup_runs
         self.catchup_window = catchup_window
         self.overlap = _check.opt_str(overlap, "overlap")

@@ -1,14 +1,17 @@
 """The schedule loop: one pass per ``ScheduleLoop.tick(now)``.
 
-For each running schedule it takes the latest cron time at or before ``now`` (in the
-schedule's time zone) and, if that time is after the schedule was started and after the last
-time it handled, evaluates the schedule for it and writes tick, runs and the handled time in
-one transaction. After downtime only the latest missed time runs. A handled time is never
+For each running schedule it finds the cron times due since the last time it handled (never
+before the schedule was started), lets the schedule's catch-up policy choose which of them run
+(``tocsin.daemon.catchup``: by default only the latest, the reference's behaviour), and for each
+evaluates the schedule and writes tick, runs and the handled time in one transaction. The due
+times it does not run are recorded on the pass's first tick with their reasons
+(``tocsin.daemon.why``); when none runs, a SKIPPED tick records them. A handled time is never
 evaluated again, so a scheduled time never runs twice; a user run key is de-duplicated like a
 sensor's.
 
-The time a schedule was started and the last scheduled time it handled are kept in the
-instigator state's ``extra`` (``started_at``, ``last_scheduled_time``: UTC timestamps).
+The time a schedule was started, the last scheduled time it handled and the cron that handled
+it are kept in the instigator state's ``extra`` (``started_at``, ``last_scheduled_time``: UTC
+timestamps; ``cron``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tocsin.daemon.catchup import (
+    DST_POLICY_KEY,
+    DuePlan,
+    SchedulePolicy,
+    jitter_offset,
+    plan_due,
+)
 from tocsin.daemon.common import (
     TickOutcome,
     TickReport,
@@ -32,19 +42,29 @@ from tocsin.daemon.common import (
     state_after_tick,
 )
 from tocsin.daemon.sensors import instance_ref_for
+from tocsin.daemon.why import NotRun, with_not_run
 from tocsin.errors import DagsterInvariantViolationError
 from tocsin.model.errors_info import serializable_error_info_from_exc
 from tocsin.model.tags import SCHEDULE_NAME_TAG, SCHEDULED_EXECUTION_TIME_TAG
-from tocsin.model.ticks import InstigatorState, InstigatorType, Tick, TickStatus
+from tocsin.model.ticks import (
+    InstigatorState,
+    InstigatorStatus,
+    InstigatorType,
+    Tick,
+    TickStatus,
+)
 from tocsin.workspace.location import CodeLocation
 from tocsin.workspace.messages import SCHEDULE, Evaluation, InstigatorInfo
 
 STARTED_AT = "started_at"
 LAST_SCHEDULED = "last_scheduled_time"
+CRON_KEY = "cron"
+STATUS_CHANGED_AT = "status_changed_at"
 
 
-def latest_cron_time(info: InstigatorInfo, now: datetime) -> datetime | None:
-    """The latest time of the schedule's cron at or before ``now``, in its time zone."""
+def schedule_cron(info: InstigatorInfo, dst_policy: str | None = None) -> Any:
+    """The schedule's ``CronSchedule`` in its zone, with its DST policy (``dst_policy``, else
+    the one in ``info.extras``)."""
     from tocsin.cron import CronSchedule
 
     if info.cron_schedule is None:
@@ -52,8 +72,40 @@ def latest_cron_time(info: InstigatorInfo, now: datetime) -> datetime | None:
             f"Schedule {info.name!r} was listed without a cron_schedule; reload its code location."
         )
     zone = info.execution_timezone or "UTC"
-    cron = CronSchedule.parse(info.cron_schedule, timezone=zone)
-    return cron.prev_at_or_before(now.astimezone(ZoneInfo(zone)))
+    policy = dst_policy if dst_policy is not None else (info.extras or {}).get(DST_POLICY_KEY)
+    return CronSchedule.parse(info.cron_schedule, timezone=zone, dst_policy=policy)
+
+
+def latest_cron_time(info: InstigatorInfo, now: datetime) -> datetime | None:
+    """The latest time of the schedule's cron at or before ``now``, in its time zone."""
+    cron = schedule_cron(info)
+    return cron.prev_at_or_before(now.astimezone(ZoneInfo(cron.timezone)))
+
+
+def cron_key(info: InstigatorInfo, policy: SchedulePolicy) -> str:
+    """What identifies the schedule's times: a different key means the cron was changed."""
+    cron = info.cron_schedule
+    text = cron if isinstance(cron, str) else "|".join(cron or ())
+    return f"{text} @ {info.execution_timezone or 'UTC'} dst={policy.dst_policy or 'default'}"
+
+
+def effective_start(state: InstigatorState) -> float:
+    """When the schedule was last started: times before it never run (a schedule started
+    again after a stop does not catch up the time it was stopped)."""
+    start = float(state.extra[STARTED_AT])
+    changed = state.extra.get(STATUS_CHANGED_AT)
+    if state.status == InstigatorStatus.RUNNING and changed is not None:
+        start = max(start, float(changed))
+    return start
+
+
+def schedule_settings(instance: Any) -> dict[str, Any]:
+    """``schedules:`` settings of tocsin.yaml, when the instance exposes them."""
+    settings = getattr(instance, "get_settings", None)
+    try:
+        return dict((settings("schedules") if settings else None) or {})
+    except Exception:  # an instance without settings support: defaults apply
+        return {}
 
 
 class ScheduleLoop:
@@ -66,11 +118,16 @@ class ScheduleLoop:
         coordinator: Any,
         *,
         evaluation_timeout: float | None = None,
+        policy_defaults: dict[str, Any] | None = None,
     ):
         self.instance = instance
         self.locations = list(locations)
         self.coordinator = coordinator
         self.evaluation_timeout = evaluation_timeout
+        # Instance-wide catch-up/jitter/DST options; a schedule's own value wins.
+        self.policy_defaults = (
+            schedule_settings(instance) if policy_defaults is None else dict(policy_defaults)
+        )
 
     def tick(self, now: datetime) -> TickReport:
         report = TickReport(now=now)
@@ -87,10 +144,10 @@ class ScheduleLoop:
         if leftovers:
             self.coordinator.submit(leftovers)
             report.submitted_run_ids.extend(r.run_id for r in leftovers)
-        for location, info, state, scheduled in work:
-            outcome = self._tick_one(location, info, state, scheduled, now)
-            report.outcomes.append(outcome)
-            report.submitted_run_ids.extend(outcome.run_ids)
+        for location, info, state, plan, key in work:
+            for outcome in self._run_plan(location, info, state, plan, key, now):
+                report.outcomes.append(outcome)
+                report.submitted_run_ids.extend(outcome.run_ids)
         return report
 
     def _due(self, location: CodeLocation, info: InstigatorInfo, now: datetime, report):
@@ -104,28 +161,80 @@ class ScheduleLoop:
             base = state or fresh_state(location.name, info)
             started = replace(base, extra={**base.extra, STARTED_AT: now.timestamp()})
             state = self.instance.ticks.add_instigator_state(started)
-        try:
-            scheduled = latest_cron_time(info, now)
-        except Exception as exc:  # a bad cron string fails this schedule only
+        try:  # a bad cron string or option fails this schedule only
+            policy = SchedulePolicy.resolve(info.extras, self.policy_defaults)
+            key = cron_key(info, policy)
+            plan = plan_due(
+                schedule_cron(info, policy.dst_policy),
+                policy,
+                now=now,
+                offset=jitter_offset(origin, policy.jitter),
+                started_at=effective_start(state),
+                last_handled=state.extra.get(LAST_SCHEDULED),
+                cron_changed=state.extra.get(CRON_KEY, key) != key,
+            )
+        except Exception as exc:
             report.location_errors[origin] = serializable_error_info_from_exc(exc)
             return None
-        if scheduled is None or scheduled.timestamp() < state.extra[STARTED_AT]:
+        if plan is None:
             return None
-        last = state.extra.get(LAST_SCHEDULED)
-        if last is not None and scheduled.timestamp() <= last:
-            return None
-        return location, info, state, scheduled
+        return location, info, state, plan, key
 
-    def _tick_one(self, location, info, state: InstigatorState, scheduled: datetime, now):
-        tick = self.instance.ticks.create_tick(
-            Tick(
-                instigator_origin_id=state.origin_id,
-                instigator_name=info.name,
-                instigator_type=InstigatorType.SCHEDULE,
-                timestamp=now,
-                scheduled_execution_time=scheduled,
-            )
+    def _run_plan(self, location, info, state: InstigatorState, plan: DuePlan, key: str, now):
+        """Tick once per time the plan runs, oldest first; the first tick carries what the
+        pass does not run. A plan that runs nothing leaves one SKIPPED tick saying why."""
+        state = replace(state, extra={**state.extra, CRON_KEY: key})
+        if not plan.run:
+            return [self._record_not_run(info, state, plan, now)]
+        outcomes = []
+        for index, scheduled in enumerate(plan.run):
+            if index:
+                state = self.instance.ticks.get_instigator_state(state.origin_id) or state
+            not_run = plan.not_run if index == 0 else ()
+            outcomes.append(self._tick_one(location, info, state, scheduled, now, not_run=not_run))
+        return outcomes
+
+    def _record_not_run(self, info, state: InstigatorState, plan: DuePlan, now) -> TickOutcome:
+        skip = plan.skip_message()
+        tick = Tick(
+            instigator_origin_id=state.origin_id,
+            instigator_name=info.name,
+            instigator_type=InstigatorType.SCHEDULE,
+            timestamp=now,
+            status=TickStatus.SKIPPED,
+            skip_reason=skip,
+            end_timestamp=now,
+            scheduled_execution_time=plan.newest,
         )
+        tick = self.instance.ticks.create_tick(with_not_run(tick, plan.not_run))
+        new_state = state_after_tick(
+            state,
+            now=now,
+            status=TickStatus.SKIPPED,
+            cursor=state.cursor,
+            last_run_key=None,
+            **{LAST_SCHEDULED: plan.newest.timestamp()},
+        )
+        self.instance.ticks.write_tick(tick, [], None, new_state)
+        return TickOutcome(state.origin_id, TickStatus.SKIPPED, tick.tick_id, (), skip, None)
+
+    def _tick_one(
+        self,
+        location,
+        info,
+        state: InstigatorState,
+        scheduled: datetime,
+        now,
+        not_run: Sequence[NotRun] = (),
+    ):
+        tick = Tick(
+            instigator_origin_id=state.origin_id,
+            instigator_name=info.name,
+            instigator_type=InstigatorType.SCHEDULE,
+            timestamp=now,
+            scheduled_execution_time=scheduled,
+        )
+        tick = self.instance.ticks.create_tick(with_not_run(tick, not_run))
         evaluation = location.evaluate_schedule(
             info.name,
             scheduled_time=scheduled,

@@ -92,12 +92,18 @@ class SensorSettings:
 
 @dataclass(frozen=True)
 class ScheduleSettings:
-    """``schedules:``: how the daemon evaluates schedules."""
+    """``schedules:``: how the daemon evaluates schedules, and the catch-up, jitter and DST
+    options of every schedule that does not set its own (``tocsin.daemon.catchup``)."""
 
     use_threads: bool = False
     num_workers: int | None = None
     num_submit_workers: int | None = None
     evaluation_timeout_seconds: float = 60.0
+    catchup: str | None = None  # latest (None), all or none
+    max_catchup_runs: int | None = None
+    catchup_window_seconds: float | None = None
+    jitter_seconds: float | None = None
+    dst_policy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -404,6 +410,11 @@ _SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "evaluation_timeout_seconds": (int, float),
     "base_url": (str,),
     "token": (str, dict, type(None)),
+    "catchup": (str, bool, type(None)),
+    "max_catchup_runs": (int, type(None)),
+    "catchup_window_seconds": (int, float, type(None)),
+    "jitter_seconds": (int, float, type(None)),
+    "dst_policy": (str, type(None)),
 }
 
 
@@ -425,4 +436,32 @@ def _settings(reader: _Reader, nodes: tuple[Any, Any], value: Any, key: str, cls
             raise reader.fail(
                 child_nodes[name][1], f"'{key}.{name}' must be at least 1, got {item}."
             )
+        problem = _schedule_option_problem(name, item)
+        if problem is not None:
+            raise reader.fail(child_nodes[name][1], f"'{key}.{name}' {problem}")
+    if cls is ScheduleSettings and isinstance(value.get("catchup"), bool):
+        value = {**value, "catchup": "all" if value["catchup"] else "none"}
     return cls(**value)
+
+
+def _schedule_option_problem(name: str, item: Any) -> str | None:
+    """What is wrong with a schedule policy value in ``schedules:``, or None."""
+    if item is None:
+        return None
+    if name == "catchup" and not isinstance(item, bool):
+        from tocsin.daemon.catchup import CATCHUP_CHOICES
+
+        if item not in CATCHUP_CHOICES:
+            return f"must be one of {', '.join(CATCHUP_CHOICES)}, got {item!r}."
+    if name == "max_catchup_runs" and item < 1:
+        return f"must be at least 1, got {item}."
+    if name in ("catchup_window_seconds", "jitter_seconds") and item < 0:
+        return f"must not be negative, got {item}; write a number of seconds such as 300."
+    if name == "dst_policy":
+        from tocsin.cron import DstPolicy
+
+        try:
+            DstPolicy.coerce(item)
+        except ValueError as exc:
+            return f"is not a DST policy: {exc}"
+    return None

@@ -211,7 +211,27 @@ def schedule_info(schedule_def: Any) -> InstigatorInfo:
         cron_schedule=cron if isinstance(cron, str) else tuple(cron),
         execution_timezone=getattr(schedule_def, "execution_timezone", None) or "UTC",
         description=getattr(schedule_def, "description", None),
+        extras=schedule_extras(schedule_def),
     )
+
+
+def schedule_extras(schedule_def: Any) -> dict[str, Any]:
+    """The schedule's tocsin options the daemon reads, as plain data (seconds for durations,
+    text for the DST policy); options left unset are left out, so instance settings apply."""
+    from tocsin.daemon.catchup import seconds_of
+
+    values = {
+        "catchup": getattr(schedule_def, "catchup", None),
+        "max_catchup_runs": getattr(schedule_def, "max_catchup_runs", None),
+        "catchup_window_seconds": seconds_of(getattr(schedule_def, "catchup_window", None)),
+        "jitter_seconds": seconds_of(getattr(schedule_def, "jitter", None)),
+        "overlap": getattr(schedule_def, "overlap", None),
+        "pause_after_failures": getattr(schedule_def, "pause_after_failures", None),
+    }
+    policy = getattr(schedule_def, "dst_policy", None)
+    if policy is not None:
+        values["dst_policy"] = str(policy)
+    return {key: value for key, value in values.items() if value is not None}
 
 
 # -- evaluation results -> plain data ----------------------------------------------------------

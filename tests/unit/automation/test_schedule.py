@@ -143,15 +143,27 @@ def test_tocsin_scheduling_options_are_stored():
         jitter=5,
         pause_after_failures=2,
     )
-    assert str(s.dst_policy) == "gap=skip,fold=both" and s.catchup is True
+    assert str(s.dst_policy) == "gap=skip,fold=both" and s.catchup == "all"
     assert s.max_catchup_runs == 3 and s.catchup_window == dt.timedelta(hours=2)
     assert s.overlap == "skip" and s.jitter == 5 and s.pause_after_failures == 2
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [(None, None), ("latest", "latest"), ("all", "all"), ("none", "none"), (False, "none")],
+)
+def test_catchup_takes_the_policy_names_and_the_old_booleans(given, stored):
+    s = ScheduleDefinition(cron_schedule="0 * * * *", job_name="j", catchup=given)
+    assert s.catchup == stored
 
 
 @pytest.mark.parametrize(
     ("option", "value"),
     [
         ("catchup", "yes"),
+        ("catchup", "ALL"),
+        ("catchup_window", -60),
+        ("jitter", dt.timedelta(seconds=-1)),
         ("max_catchup_runs", -1),
         ("catchup_window", "2h"),
         ("jitter", "5s"),
