@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -251,7 +251,8 @@ class ScheduleLoop:
             tick_id=tick.tick_id,
             system_tags={
                 SCHEDULE_NAME_TAG: info.name,
-                SCHEDULED_EXECUTION_TIME_TAG: scheduled.isoformat(),
+                # In UTC whatever the schedule's zone, as the reference writes it.
+                SCHEDULED_EXECUTION_TIME_TAG: scheduled.astimezone(UTC).isoformat(),
             },
         )
         error = evaluation.error
