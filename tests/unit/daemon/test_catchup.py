@@ -212,7 +212,8 @@ def test_the_default_dst_rules_run_the_gap_time_at_the_end_of_the_gap(
     loop.tick(datetime(2024, 3, 9, 12, 0, tzinfo=UTC))
     loop.tick(datetime(2024, 3, 10, 12, 0, tzinfo=UTC))
     (run,) = _runs(instance)
-    assert run.tags[SCHEDULED_EXECUTION_TIME_TAG] == "2024-03-10T03:00:00-04:00"
+    # 03:00 EDT, the end of the gap; the tag is in UTC as the reference writes it
+    assert run.tags[SCHEDULED_EXECUTION_TIME_TAG] == "2024-03-10T07:00:00+00:00"
     assert not_run(instance) == []
 
 
