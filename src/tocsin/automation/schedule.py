@@ -16,10 +16,13 @@ tocsin's scheduling options, read by the daemon and only stored here:
 * ``max_catchup_runs`` -- with ``catchup="all"``, at most this many missed ticks run (the
   newest; 5 when unset).
 * ``catchup_window`` -- missed ticks older than this (seconds or ``timedelta``) are not run.
-* ``overlap`` -- what to do when a tick is due while the previous tick's run still runs.
+* ``overlap`` -- what to do with a new run while one of the schedule's runs still waits or
+  runs: ``allow``, ``skip``, ``buffer_one``, ``buffer_all``, ``cancel_other`` (see
+  ``tocsin.automation.policies``; None: tocsin.yaml's ``schedules.overlap``, else ``allow``).
 * ``jitter`` -- a bound (seconds or ``timedelta``) on a fixed delay added to each tick: the
   schedule always runs at its cron time plus the same offset in ``[0, jitter)``.
-* ``pause_after_failures`` -- stop the schedule after this many consecutive failed ticks.
+* ``pause_after_failures`` -- stop the schedule after this many consecutive failed runs or
+  failed ticks (0: never; None: tocsin.yaml's ``schedules.pause_after_failures``).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from tocsin.automation._invocation import (
     resolve_direct_call,
 )
 from tocsin.automation.context import ScheduleEvaluationContext, build_schedule_context
+from tocsin.automation.policies import check_overlap
 from tocsin.automation.results import RunRequest, SkipReason, normalize_tags
 from tocsin.automation.sensor import is_job_like
 from tocsin.errors import (
@@ -291,7 +295,7 @@ class ScheduleDefinition:
         _check_extras(max_catchup_runs, catchup_window, jitter, pause_after_failures)
         self.max_catchup_runs = max_catchup_runs
         self.catchup_window = catchup_window
-        self.overlap = _check.opt_str(overlap, "overlap")
+        self.overlap = check_overlap(overlap)
         self.jitter = jitter
         self.pause_after_failures = pause_after_failures
 

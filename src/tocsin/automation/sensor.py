@@ -10,11 +10,13 @@ daemon reads; this module only stores them:
 
 * ``evaluation_timeout`` -- seconds an evaluation may take before the tick fails
   (None: the instance's default).
-* ``overlap`` -- what to do when a tick is due while the previous one still runs
-  (None: the daemon's default).
+* ``overlap`` -- what to do with a new run while one of the sensor's runs still waits or
+  runs: ``allow``, ``skip``, ``buffer_one``, ``buffer_all``, ``cancel_other`` (see
+  ``tocsin.automation.policies``; None: tocsin.yaml's ``sensors.overlap``, else ``allow``).
 * ``jitter`` -- a random delay (seconds or ``timedelta``) added to each interval, to
   spread many sensors over time.
-* ``pause_after_failures`` -- stop the sensor after this many consecutive failed ticks.
+* ``pause_after_failures`` -- stop the sensor after this many consecutive failed runs or
+  failed ticks (0: never; None: tocsin.yaml's ``sensors.pause_after_failures``).
 * ``wake_on`` -- events that trigger an evaluation before the interval is over.
 """
 
@@ -35,6 +37,7 @@ from tocsin.automation._invocation import (
     resolve_direct_call,
 )
 from tocsin.automation.context import SensorEvaluationContext, build_sensor_context
+from tocsin.automation.policies import check_overlap, pause_problem
 from tocsin.automation.results import normalize_tags
 from tocsin.errors import DagsterInvalidDefinitionError, ParameterCheckError
 
@@ -70,14 +73,9 @@ def _check_extras(
         raise DagsterInvalidDefinitionError(
             f"jitter must be a number of seconds or a timedelta, got {jitter!r}."
         )
-    if pause_after_failures is not None and (
-        isinstance(pause_after_failures, bool)
-        or not isinstance(pause_after_failures, int)
-        or pause_after_failures < 1
-    ):
-        raise DagsterInvalidDefinitionError(
-            f"pause_after_failures must be a positive int or None, got {pause_after_failures!r}."
-        )
+    problem = pause_problem(pause_after_failures)
+    if problem is not None:
+        raise DagsterInvalidDefinitionError(problem)
     if wake_on is not None and (isinstance(wake_on, str) or not isinstance(wake_on, Sequence)):
         raise DagsterInvalidDefinitionError(
             f"wake_on must be a list of events or None, got {wake_on!r}."
@@ -165,7 +163,7 @@ class SensorDefinition:
         )
         _check_extras(evaluation_timeout, jitter, pause_after_failures, wake_on)
         self.evaluation_timeout = evaluation_timeout
-        self.overlap = _check.opt_str(overlap, "overlap")
+        self.overlap = check_overlap(overlap)
         self.jitter = jitter
         self.pause_after_failures = pause_after_failures
         self.wake_on = list(wake_on) if wake_on is not None else None

@@ -164,12 +164,18 @@ def drop_used_keys(instance: Any, origin_id: str, runs: list[DagsterRun]):
 
 
 def find_unsubmitted(instance: Any, origin_ids: Iterable[str]) -> list[DagsterRun]:
-    """Runs a tick made that were never submitted (a crash between commit and submit)."""
+    """Runs a tick made that were never submitted (a crash between commit and submit).
+
+    Runs the overlap policy holds are not among them: ``overlap.release_held`` submits those
+    when their turn comes.
+    """
+    from tocsin.daemon.overlap import is_held
+
     wanted = set(origin_ids)
     if not wanted:
         return []
     runs = instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.NOT_STARTED]))
-    found = [r for r in runs if r.tags.get(INSTIGATOR_TAG) in wanted]
+    found = [r for r in runs if r.tags.get(INSTIGATOR_TAG) in wanted and not is_held(r)]
     return list(reversed(found))  # oldest first
 
 

@@ -151,13 +151,17 @@ def is_queued_coordinator(coordinator: Any) -> bool:
 class QueuedCoordinator:
     """Submission for the queued run coordinator: the run waits QUEUED for the queue loop.
 
-    Submission is idempotent: a run that is no longer NOT_STARTED is left alone.
+    Submission is idempotent: a run that is no longer NOT_STARTED is left alone, and so is a
+    run the overlap policy holds (it is submitted when released).
     """
 
     def __init__(self, instance: Any):
         self.instance = instance
 
     def submit(self, runs: Sequence[DagsterRun]) -> list[str]:
+        from tocsin.daemon.overlap import is_held
+
+        runs = [run for run in runs if not is_held(run)]
         batch = getattr(self.instance, "enqueue_runs", None)
         if batch is not None:
             return list(batch([run.run_id for run in runs]))

@@ -12,6 +12,10 @@ sensor's.
 The time a schedule was started, the last scheduled time it handled and the cron that handled
 it are kept in the instigator state's ``extra`` (``started_at``, ``last_scheduled_time``: UTC
 timestamps; ``cron``).
+
+The overlap policy and pause on failure (``daemon/overlap.py``, ``daemon/pause.py``) apply as
+for sensors, with tocsin.yaml's ``schedules:`` values for schedules that set none. Every tick
+records what it did not turn into a run and why (``daemon/why.py``).
 """
 
 from __future__ import annotations
@@ -41,8 +45,11 @@ from tocsin.daemon.common import (
     is_running,
     state_after_tick,
 )
+from tocsin.daemon.overlap import cancel_runs, plan_overlap, release_held, submittable
+from tocsin.daemon.pause import cleared_if_resumed, count_tick, failed_runs_note, noted, paused
+from tocsin.daemon.policy import policy_for
 from tocsin.daemon.sensors import instance_ref_for
-from tocsin.daemon.why import NotRun, with_not_run
+from tocsin.daemon.why import EVALUATION_TIMEOUT, PAUSED, NotRun, duplicate_keys, with_not_run
 from tocsin.errors import DagsterInvariantViolationError
 from tocsin.model.errors_info import serializable_error_info_from_exc
 from tocsin.model.tags import SCHEDULE_NAME_TAG, SCHEDULED_EXECUTION_TIME_TAG
@@ -144,6 +151,7 @@ class ScheduleLoop:
         if leftovers:
             self.coordinator.submit(leftovers)
             report.submitted_run_ids.extend(r.run_id for r in leftovers)
+        report.submitted_run_ids.extend(release_held(self.instance, self.coordinator, known))
         for location, info, state, plan, key in work:
             for outcome in self._run_plan(location, info, state, plan, key, now):
                 report.outcomes.append(outcome)
@@ -244,6 +252,11 @@ class ScheduleLoop:
         return self._record(location, info, state, tick, evaluation, scheduled, now)
 
     def _record(self, location, info, state, tick, evaluation: Evaluation, scheduled, now):
+        policy = policy_for(info, self.policy_defaults)
+        state = cleared_if_resumed(self.instance, state)
+        note = failed_runs_note(self.instance, state, policy.pause_after_failures)
+        if note is not None:
+            return self._record_paused(state, tick, evaluation, scheduled, note, now)
         runs, problems = build_runs(
             evaluation.run_requests,
             origin_id=state.origin_id,
@@ -262,15 +275,25 @@ class ScheduleLoop:
             error = SerializableErrorInfo("; ".join(problems), [], "DagsterInvalidDefinitionError")
         if error is not None:
             runs = []
-        runs, _used = drop_used_keys(self.instance, state.origin_id, runs)
+        runs, used = drop_used_keys(self.instance, state.origin_id, runs)
+        plan = plan_overlap(
+            self.instance, policy.overlap, state.origin_id, runs, scheduled_time=scheduled
+        )
+        runs = plan.runs
         if error is not None:
             status = TickStatus.FAILURE
         else:
             status = TickStatus.SUCCESS if runs else TickStatus.SKIPPED
         skip = evaluation.skip_message if status == TickStatus.SKIPPED else None
+        if status == TickStatus.SKIPPED and plan.not_run:
+            skip = plan.not_run[0].detail
         tick = tick.with_status(
             status, skip_reason=skip, error=error, log_lines=evaluation.log_lines, end_timestamp=now
         )
+        not_run = [replace(n, scheduled_time=scheduled) for n in duplicate_keys(used)]
+        if evaluation.is_timeout and error is not None:
+            not_run.append(NotRun(EVALUATION_TIMEOUT, error.message, scheduled_time=scheduled))
+        tick = with_not_run(tick, not_run + plan.not_run)
         # The handled time moves on even after a FAILURE: that time is over; the next one
         # is evaluated when it comes (the FAILURE tick records what went wrong).
         new_state = state_after_tick(
@@ -281,8 +304,32 @@ class ScheduleLoop:
             last_run_key=None,
             **{LAST_SCHEDULED: scheduled.timestamp()},
         )
+        new_state, note = count_tick(new_state, status, policy.pause_after_failures, now)
+        if note is not None:
+            tick = noted(tick, note)
         new_runs = self.instance.ticks.write_tick(tick, runs, None, new_state)
-        if new_runs:
-            self.coordinator.submit(new_runs)
+        if plan.cancel:
+            cancel_runs(self.instance, plan.cancel, [r.run_id for r in new_runs])
+        to_submit = submittable(new_runs)
+        if to_submit:
+            self.coordinator.submit(to_submit)
         run_ids = tuple(r.run_id for r in new_runs)
         return TickOutcome(state.origin_id, status, tick.tick_id, run_ids, skip, error)
+
+    def _record_paused(self, state, tick, evaluation: Evaluation, scheduled, note: str, now):
+        """Its own runs failed ``pause_after_failures`` times in a row: the scheduled time is
+        handled without a run, and the schedule is stopped with the note."""
+        tick = tick.with_status(
+            TickStatus.SKIPPED, skip_reason=note, log_lines=evaluation.log_lines, end_timestamp=now
+        )
+        tick = noted(with_not_run(tick, [NotRun(PAUSED, note, scheduled_time=scheduled)]), note)
+        new_state = state_after_tick(
+            state,
+            now=now,
+            status=TickStatus.SKIPPED,
+            cursor=state.cursor,
+            last_run_key=None,
+            **{LAST_SCHEDULED: scheduled.timestamp()},
+        )
+        self.instance.ticks.write_tick(tick, (), None, paused(new_state, note, now))
+        return TickOutcome(state.origin_id, TickStatus.SKIPPED, tick.tick_id, skip_reason=note)

@@ -10,13 +10,17 @@ A sensor is also due, before its interval is over, when a wake request newer tha
 tick is stored (``tocsin/wake/<origin id>`` -> POSIX time in the instance's key-value store,
 written when an event its ``wake_on`` lists arrives); each pass reads them in one query.
 
-Settings read: ``max_workers`` (sensors evaluated in parallel, default 4) and
-``evaluation_timeout`` (seconds; a sensor's own ``evaluation_timeout`` wins; default 60).
+Settings read: ``max_workers`` (sensors evaluated in parallel, default 4),
+``evaluation_timeout`` (seconds; a sensor's own ``evaluation_timeout`` wins; default 60) and
+``policy_defaults`` (``overlap`` and ``pause_after_failures`` for sensors that set none; see
+``daemon/overlap.py`` and ``daemon/pause.py``).
+
+Every tick records what it did not turn into a run and why (``daemon/why.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +39,17 @@ from tocsin.daemon.common import (
     state_after_tick,
 )
 from tocsin.daemon.crash import crash_point
+from tocsin.daemon.overlap import cancel_runs, plan_overlap, release_held, submittable
+from tocsin.daemon.pause import (
+    cleared_if_resumed,
+    count_tick,
+    failed_runs_note,
+    noted,
+    paused,
+)
+from tocsin.daemon.policy import RunPolicy, policy_for
+from tocsin.daemon.policy import policy_defaults as read_policy_defaults
+from tocsin.daemon.why import EVALUATION_TIMEOUT, PAUSED, NotRun, duplicate_keys, with_not_run
 from tocsin.model.errors_info import SerializableErrorInfo
 from tocsin.model.tags import SENSOR_NAME_TAG
 from tocsin.model.ticks import InstigatorState, InstigatorType, Tick, TickStatus
@@ -53,6 +68,8 @@ class SensorLoop:
         coordinator: has ``submit(runs)``; takes the runs a tick made.
         max_workers: how many sensors to evaluate at once.
         evaluation_timeout: default time limit of one evaluation, in seconds.
+        policy_defaults: ``overlap`` / ``pause_after_failures`` for sensors that set none
+            (default: the instance's ``sensors:`` settings).
     """
 
     def __init__(
@@ -63,12 +80,16 @@ class SensorLoop:
         *,
         max_workers: int = 4,
         evaluation_timeout: float | None = None,
+        policy_defaults: Mapping[str, Any] | None = None,
     ):
         self.instance = instance
         self.locations = list(locations)
         self.coordinator = coordinator
         self.max_workers = max(1, max_workers)
         self.evaluation_timeout = evaluation_timeout
+        if policy_defaults is None:
+            policy_defaults = read_policy_defaults(instance, "sensors")
+        self.policy_defaults = dict(policy_defaults)
 
     def tick(self, now: datetime) -> TickReport:
         report = TickReport(now=now)
@@ -110,6 +131,8 @@ class SensorLoop:
         if leftovers:
             self.coordinator.submit(leftovers)
             report.submitted_run_ids.extend(r.run_id for r in leftovers)
+        released = release_held(self.instance, self.coordinator, self._known_ids)
+        report.submitted_run_ids.extend(released)
 
     # -- one sensor ------------------------------------------------------------------------
 
@@ -137,6 +160,11 @@ class SensorLoop:
         return self._record(location, info, state, tick, evaluation, now)
 
     def _record(self, location, info, state, tick: Tick, evaluation: Evaluation, now: datetime):
+        policy = policy_for(info, self.policy_defaults)
+        state = cleared_if_resumed(self.instance, state)
+        note = failed_runs_note(self.instance, state, policy.pause_after_failures)
+        if note is not None:
+            return self._record_paused(state, tick, evaluation, note, now)
         runs, problems = build_runs(
             evaluation.run_requests,
             origin_id=state.origin_id,
@@ -146,16 +174,20 @@ class SensorLoop:
         )
         error = evaluation.error or _problems_error(info.name, problems)
         if error is not None:
-            return self._record_failure(info, state, tick, evaluation, error, now)
+            return self._record_failure(info, state, tick, evaluation, error, now, policy)
         reaction_error = _reaction_error(evaluation)
         if reaction_error is not None:
             return self._record_failure(
-                info, state, tick, evaluation, reaction_error, now, cursor_survives=True
+                info, state, tick, evaluation, reaction_error, now, policy, cursor_survives=True
             )
-        runs, _used = drop_used_keys(self.instance, state.origin_id, runs)
+        runs, used = drop_used_keys(self.instance, state.origin_id, runs)
+        plan = plan_overlap(self.instance, policy.overlap, state.origin_id, runs)
+        runs = plan.runs
         reacted = _reacted_run_ids(evaluation)
         status = TickStatus.SUCCESS if runs or reacted else TickStatus.SKIPPED
-        skip = None if status == TickStatus.SUCCESS else _skip_reason(evaluation)
+        skip = None
+        if status != TickStatus.SUCCESS:
+            skip = plan.not_run[0].detail if plan.not_run else _skip_reason(evaluation)
         tick = tick.with_status(
             status,
             skip_reason=skip,
@@ -164,16 +196,21 @@ class SensorLoop:
             end_timestamp=now,
             origin_run_ids=reacted,
         )
+        tick = with_not_run(tick, duplicate_keys(used) + plan.not_run)
         last_key = next((r.run_key for r in reversed(runs) if r.run_key), None)
         new_state = state_after_tick(
             state, now=now, status=status, cursor=evaluation.cursor, last_run_key=last_key
         )
+        new_state, _ = count_tick(new_state, status, policy.pause_after_failures, now)
         crash_point("after_evaluate")
         new_runs = self.instance.ticks.write_tick(tick, runs, evaluation.cursor, new_state)
         crash_point("after_commit")
         report_reactions(self.instance, info.name, evaluation)
-        if new_runs:
-            self.coordinator.submit(new_runs)
+        if plan.cancel:
+            cancel_runs(self.instance, plan.cancel, [r.run_id for r in new_runs])
+        to_submit = submittable(new_runs)
+        if to_submit:
+            self.coordinator.submit(to_submit)
         run_ids = tuple(r.run_id for r in new_runs)
         outcome = TickOutcome(
             state.origin_id,
@@ -183,7 +220,28 @@ class SensorLoop:
             skip_reason=skip,
             origin_run_ids=reacted,
         )
-        return outcome, list(run_ids)
+        return outcome, [r.run_id for r in to_submit]
+
+    def _record_paused(
+        self, state: InstigatorState, tick: Tick, evaluation: Evaluation, note: str, now: datetime
+    ):
+        """Its own runs failed ``pause_after_failures`` times in a row: a SKIPPED tick that
+        runs nothing and keeps the cursor, and the sensor stopped with the note."""
+        not_run = [NotRun(PAUSED, note, run_key=r.run_key) for r in evaluation.run_requests]
+        tick = tick.with_status(
+            TickStatus.SKIPPED,
+            skip_reason=note,
+            cursor=state.cursor,
+            log_lines=evaluation.log_lines,
+            end_timestamp=now,
+        )
+        tick = noted(with_not_run(tick, not_run or [NotRun(PAUSED, note)]), note)
+        new_state = state_after_tick(
+            state, now=now, status=TickStatus.SKIPPED, cursor=state.cursor, last_run_key=None
+        )
+        self.instance.ticks.write_tick(tick, (), None, paused(new_state, note, now))
+        outcome = TickOutcome(state.origin_id, TickStatus.SKIPPED, tick.tick_id, skip_reason=note)
+        return outcome, []
 
     def _record_failure(
         self,
@@ -193,6 +251,7 @@ class SensorLoop:
         evaluation: Evaluation,
         error: SerializableErrorInfo,
         now: datetime,
+        policy: RunPolicy,
         *,
         cursor_survives: bool = False,
     ):
@@ -212,9 +271,16 @@ class SensorLoop:
             end_timestamp=now,
             origin_run_ids=reacted,
         )
+        if evaluation.is_timeout:
+            tick = with_not_run(tick, [NotRun(EVALUATION_TIMEOUT, error.message)])
         new_state = state_after_tick(
             state, now=now, status=TickStatus.FAILURE, cursor=cursor, last_run_key=None
         )
+        new_state, note = count_tick(
+            new_state, TickStatus.FAILURE, policy.pause_after_failures, now
+        )
+        if note is not None:
+            tick = noted(tick, note)
         self.instance.ticks.write_tick(tick, (), cursor, new_state)
         if survives:
             report_reactions(self.instance, info.name, evaluation)

@@ -82,18 +82,22 @@ class PostgresStorageConfig:
 
 @dataclass(frozen=True)
 class SensorSettings:
-    """``sensors:``: how the daemon evaluates sensors."""
+    """``sensors:``: how the daemon evaluates sensors, and the run policies of sensors that
+    set none (``overlap``, ``pause_after_failures``; see ``tocsin.automation.policies``)."""
 
     use_threads: bool = False
     num_workers: int | None = None
     num_submit_workers: int | None = None
     evaluation_timeout_seconds: float = 60.0
+    overlap: str | None = None
+    pause_after_failures: int | None = None
 
 
 @dataclass(frozen=True)
 class ScheduleSettings:
-    """``schedules:``: how the daemon evaluates schedules, and the catch-up, jitter and DST
-    options of every schedule that does not set its own (``tocsin.daemon.catchup``)."""
+    """``schedules:``: how the daemon evaluates schedules; the catch-up, jitter and DST options
+    of every schedule that does not set its own (``tocsin.daemon.catchup``); and the run
+    policies of schedules that set none (``overlap``, ``pause_after_failures``)."""
 
     use_threads: bool = False
     num_workers: int | None = None
@@ -104,6 +108,8 @@ class ScheduleSettings:
     catchup_window_seconds: float | None = None
     jitter_seconds: float | None = None
     dst_policy: str | None = None
+    overlap: str | None = None
+    pause_after_failures: int | None = None
 
 
 @dataclass(frozen=True)
@@ -415,6 +421,8 @@ _SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "catchup_window_seconds": (int, float, type(None)),
     "jitter_seconds": (int, float, type(None)),
     "dst_policy": (str, type(None)),
+    "overlap": (str, type(None)),
+    "pause_after_failures": (int, type(None)),
 }
 
 
@@ -439,6 +447,7 @@ def _settings(reader: _Reader, nodes: tuple[Any, Any], value: Any, key: str, cls
         problem = _schedule_option_problem(name, item)
         if problem is not None:
             raise reader.fail(child_nodes[name][1], f"'{key}.{name}' {problem}")
+        _check_policy(reader, child_nodes, key, name, item)
     if cls is ScheduleSettings and isinstance(value.get("catchup"), bool):
         value = {**value, "catchup": "all" if value["catchup"] else "none"}
     return cls(**value)
@@ -465,3 +474,16 @@ def _schedule_option_problem(name: str, item: Any) -> str | None:
         except ValueError as exc:
             return f"is not a DST policy: {exc}"
     return None
+
+
+def _check_policy(reader: _Reader, child_nodes: dict[str, Any], key: str, name: str, item: Any):
+    """``overlap`` and ``pause_after_failures`` take the values a definition accepts."""
+    from tocsin.automation.policies import overlap_problem, pause_problem
+
+    problem = None
+    if name == "overlap":
+        problem = overlap_problem(item)
+    elif name == "pause_after_failures":
+        problem = pause_problem(item)
+    if problem is not None:
+        raise reader.fail(child_nodes[name][1], f"'{key}.{name}': {problem}")

@@ -40,7 +40,8 @@ def mark_starting(instance: Any, run: DagsterRun) -> None:
 class ImmediateCoordinator:
     """Submits each run to the launcher at once (the default run coordinator).
 
-    Submission is idempotent: a run that is no longer NOT_STARTED is left alone.
+    Submission is idempotent: a run that is no longer NOT_STARTED is left alone, and so is a
+    run the overlap policy holds (it is submitted when released).
     """
 
     def __init__(self, instance: Any, launcher: RunLauncher):
@@ -48,10 +49,14 @@ class ImmediateCoordinator:
         self.launcher = launcher
 
     def submit(self, runs: Sequence[DagsterRun]) -> list[str]:
+        from tocsin.daemon.overlap import is_held
+
         launched = []
         for run in runs:
             current = self.instance.get_run_by_id(run.run_id)
             if current is None or current.status != DagsterRunStatus.NOT_STARTED:
+                continue
+            if is_held(current):
                 continue
             mark_starting(self.instance, current)
             self.launcher.launch_run(current)

@@ -184,11 +184,23 @@ def sensor_info(sensor_def: Any) -> InstigatorInfo:
 
 
 def _sensor_extras(sensor_def: Any) -> dict[str, Any]:
-    """``wake_on`` as plain names (an asset key as ``a/b``), when the sensor declares it."""
+    """``wake_on`` as plain names (an asset key as ``a/b``), when the sensor declares it, and
+    the run policies it sets."""
+    extras = policy_extras(sensor_def)
     wake_on = getattr(sensor_def, "wake_on", None)
-    if wake_on is None:
-        return {}
-    return {"wake_on": [wake_name(item) for item in wake_on]}
+    if wake_on is not None:
+        extras["wake_on"] = [wake_name(item) for item in wake_on]
+    return extras
+
+
+def policy_extras(definition: Any) -> dict[str, Any]:
+    """``overlap`` and ``pause_after_failures`` of a sensor or schedule, when it sets them."""
+    found = {}
+    for name in ("overlap", "pause_after_failures"):
+        value = getattr(definition, name, None)
+        if value is not None:
+            found[name] = value
+    return found
 
 
 def wake_name(item: Any) -> str:

@@ -169,10 +169,12 @@ def test_catchup_takes_the_policy_names_and_the_old_booleans(given, stored):
         ("jitter", "5s"),
         ("pause_after_failures", 1.5),
         ("dst_policy", "gap=never"),
+        ("overlap", "SKIP"),
+        ("overlap", ["skip"]),
     ],
 )
 def test_bad_scheduling_options(option, value):
-    with pytest.raises(DagsterInvalidDefinitionError):
+    with pytest.raises(DagsterInvalidDefinitionError, match=option):
         ScheduleDefinition(cron_schedule="0 * * * *", job_name="j", **{option: value})
 
 

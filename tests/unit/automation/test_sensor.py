@@ -126,13 +126,28 @@ def test_tocsin_scheduling_options_are_stored():
         ("evaluation_timeout", 0),
         ("evaluation_timeout", "10"),
         ("jitter", "3s"),
-        ("pause_after_failures", 0),
+        ("pause_after_failures", -1),
+        ("pause_after_failures", True),
+        ("overlap", "sometimes"),
+        ("overlap", 1),
         ("wake_on", "event"),
     ],
 )
 def test_bad_scheduling_options(option, value):
     with pytest.raises(DagsterInvalidDefinitionError, match=option):
         sensor(job_name="j", **{option: value})(_fn)
+
+
+def test_overlap_error_names_the_values_and_the_closest_one():
+    with pytest.raises(DagsterInvalidDefinitionError) as caught:
+        sensor(job_name="j", overlap="buffer-one")(_fn)
+    message = str(caught.value)
+    assert "'allow', 'skip', 'buffer_one', 'buffer_all', 'cancel_other'" in message
+    assert "Did you mean 'buffer_one'?" in message
+
+
+def test_pause_after_failures_zero_means_never():
+    assert sensor(job_name="j", pause_after_failures=0)(_fn).pause_after_failures == 0
 
 
 def test_default_status_must_be_the_enum():

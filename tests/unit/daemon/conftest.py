@@ -105,7 +105,28 @@ class FakeInstance:
         runs = list(reversed(self.runs.runs.values()))
         if filters is not None and filters.statuses:
             runs = [r for r in runs if r.status in filters.statuses]
-        return runs
+        for key, value in ((filters and filters.tags) or {}).items():
+            runs = [r for r in runs if r.tags.get(key) == value]
+        return runs[:limit] if limit else runs
+
+    def add_run_tags(self, run_id, new_tags):
+        run = self.runs.runs[run_id].with_tags(new_tags)
+        self.runs.runs[run_id] = run
+        return run
+
+    def report_run_canceled(self, run, message=None):
+        self.runs.runs[run.run_id] = self.runs.runs[run.run_id].with_status(
+            DagsterRunStatus.CANCELED
+        )
+
+    def report_run_canceling(self, run, message=None):
+        self.runs.runs[run.run_id] = self.runs.runs[run.run_id].with_status(
+            DagsterRunStatus.CANCELING
+        )
+
+    def finish_run(self, run_id, status):
+        """What a run worker would record when the run ends."""
+        self.runs.runs[run_id] = self.runs.runs[run_id].with_status(status)
 
     def report_engine_event(self, message, dagster_run, engine_event_data=None, step_key=None):
         self.engine_events.append((dagster_run.run_id, message))
@@ -195,6 +216,10 @@ class RealInstance:
     @property
     def all_runs(self):
         return list(reversed(self._instance.get_runs()))
+
+    def finish_run(self, run_id, status):
+        """What a run worker would record when the run ends."""
+        self._instance.update_run_status(run_id, status)
 
     @property
     def engine_events(self):

@@ -245,12 +245,40 @@ def test_dagster_yaml_is_found_when_no_tocsin_yaml(tmp_path):
             "unknown key 'num_wrkers' under 'schedules'. Did you mean 'num_workers'?",
         ),
         ("webserver:\n  base_url: 3000\n", "'webserver.base_url' must be str, got int 3000"),
+        (
+            "sensors:\n  num_workers: 2\n  overlap: buffer-all\n",
+            "tocsin.yaml, line 3: 'sensors.overlap': overlap must be one of 'allow', 'skip', "
+            "'buffer_one', 'buffer_all', 'cancel_other' (or None for the default), got "
+            "'buffer-all'. Did you mean 'buffer_all'?",
+        ),
+        (
+            "schedules:\n  pause_after_failures: -2\n",
+            "line 2: 'schedules.pause_after_failures': pause_after_failures must be a whole "
+            "number >= 0",
+        ),
+        (
+            "schedules:\n  pause_after_failures: 1.5\n",
+            "line 2: 'schedules.pause_after_failures' must be int or null, got float 1.5",
+        ),
     ],
 )
 def test_errors_name_file_line_and_key(tmp_path, text, message):
     with pytest.raises(ConfigError) as info:
         load_instance_config(write(tmp_path, text))
     assert message in str(info.value)
+
+
+def test_run_policies_are_read_for_sensors_and_schedules(tmp_path):
+    config = load(
+        tmp_path,
+        """
+        sensors: {overlap: skip, pause_after_failures: 3}
+        schedules: {overlap: buffer_one}
+        """,
+    )
+    assert (config.sensors.overlap, config.sensors.pause_after_failures) == ("skip", 3)
+    assert config.settings()["schedules"]["overlap"] == "buffer_one"
+    assert config.settings()["schedules"]["pause_after_failures"] is None
 
 
 def test_missing_file(tmp_path):
