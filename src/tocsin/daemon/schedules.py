@@ -46,7 +46,14 @@ from tocsin.daemon.common import (
     state_after_tick,
 )
 from tocsin.daemon.overlap import cancel_runs, plan_overlap, release_held, submittable
-from tocsin.daemon.pause import cleared_if_resumed, count_tick, failed_runs_note, noted, paused
+from tocsin.daemon.pause import (
+    PAUSE_NOTE,
+    cleared_if_resumed,
+    count_tick,
+    failed_runs_note,
+    noted,
+    paused,
+)
 from tocsin.daemon.policy import policy_for
 from tocsin.daemon.sensors import instance_ref_for
 from tocsin.daemon.why import EVALUATION_TIMEOUT, PAUSED, NotRun, duplicate_keys, with_not_run
@@ -198,6 +205,8 @@ class ScheduleLoop:
         for index, scheduled in enumerate(plan.run):
             if index:
                 state = self.instance.ticks.get_instigator_state(state.origin_id) or state
+                if PAUSE_NOTE in state.extra and state.status == InstigatorStatus.STOPPED:
+                    break  # paused by the previous tick: the other times are not run
             not_run = plan.not_run if index == 0 else ()
             outcomes.append(self._tick_one(location, info, state, scheduled, now, not_run=not_run))
         return outcomes
