@@ -1,7 +1,8 @@
 """The tick timeline: inline SVG drawn on the server, one bar per tick, coloured by status.
 
 A bar's height grows with the runs the tick made (a skipped tick is a short grey stub), and
-each bar links to the tick's row in the table below it.
+each bar links to the tick's row in the table below it and carries the tick's id and status
+(``data-tick-id``, ``data-status``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def _bar(tick: Tick, start: float, span: float, most: int) -> str:
         label += f": {tick.skip_reason}"
     return (
         f'<a href="#tick-{tick.tick_id}"><rect x="{x:.1f}" y="{HEIGHT - height:.1f}" '
-        f'width="4" height="{height:.1f}" class="{css}" data-runs="{runs}">'
+        f'width="4" height="{height:.1f}" class="{css}" data-runs="{runs}" '
+        f'data-tick-id="{tick.tick_id}" data-status="{tick.status.value}">'
         f"<title>{escape(label)}</title></rect></a>"
     )
