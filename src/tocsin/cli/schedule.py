@@ -1,4 +1,4 @@
-"""``tocsin schedule list|preview|start|stop|ticks|next|logs``."""
+"""``tocsin schedule list|preview|start|stop|ticks|next|logs|simulate``."""
 
 from __future__ import annotations
 
@@ -141,3 +141,12 @@ def logs_command(name: str, limit: int, files, modules, workspace, as_json: bool
     """Log lines the schedule's recent ticks wrote (context.log)."""
     location, info = _find(name, files, modules, workspace)
     show_logs(open_instance(), location, info, limit, as_json)
+
+
+def _add_simulate() -> None:
+    from tocsin.cli.schedule_simulate import simulate_command
+
+    schedule_cli.add_command(simulate_command)
+
+
+_add_simulate()
