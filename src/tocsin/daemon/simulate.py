@@ -25,7 +25,7 @@ from tocsin.daemon.schedules import STARTED_AT, STATUS_CHANGED_AT, ScheduleLoop
 from tocsin.daemon.why import not_run_of
 from tocsin.launchers.base import ImmediateCoordinator, RunLauncher
 from tocsin.model.events import DagsterEvent, DagsterEventType, EventLogEntry
-from tocsin.model.run import DagsterRun, RunsFilter
+from tocsin.model.run import DagsterRun, DagsterRunStatus, RunsFilter
 from tocsin.model.tags import INSTIGATOR_TAG, SCHEDULED_EXECUTION_TIME_TAG
 from tocsin.model.ticks import InstigatorState, InstigatorStatus, InstigatorType
 from tocsin.workspace.messages import SCHEDULE, InstigatorInfo
@@ -89,7 +89,18 @@ class SimulatedLauncher(RunLauncher):
         return True
 
     def advance(self, now: datetime) -> None:
-        """Move the clock to ``now``, first finishing every run whose duration has passed."""
+        """Move the clock to ``now``: a run being canceled (the overlap policy
+        ``cancel_other``) stops at once, as the daemon's run monitoring would stop it; every
+        other run whose duration has passed finishes."""
+        for run_id in list(self.started):
+            if run_id in self.finished:
+                continue
+            current = self.instance.get_run_by_id(run_id)
+            if current is not None and current.status == DagsterRunStatus.CANCELING:
+                self.finished[run_id] = now
+                self._event(current, DagsterEventType.RUN_CANCELED, now, "Canceled (simulated).")
+            elif current is not None and current.status.is_finished:
+                self.finished[run_id] = now
         due = sorted(
             (self.started[run_id] + self.duration, run_id)
             for run_id in self.started
@@ -224,7 +235,7 @@ def describe(
         "runs": [
             {
                 "run_id": run.run_id,
-                "scheduled_time": run.tags.get(SCHEDULED_EXECUTION_TIME_TAG),
+                "scheduled_time": show(_tag_time(run.tags.get(SCHEDULED_EXECUTION_TIME_TAG))),
                 "status": run.status.value,
                 "started": show(started.get(run.run_id)),
                 "finished": show(finished.get(run.run_id)),
@@ -232,6 +243,10 @@ def describe(
             for run in runs
         ],
     }
+
+
+def _tag_time(text: str | None) -> datetime | None:
+    return None if not text else datetime.fromisoformat(text)
 
 
 def _dedupe(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -267,3 +267,46 @@ def test_an_unknown_schedule_is_named(invoke, ny_defs):
     )  # fmt: skip
     assert result.exit_code == 1
     assert "No schedule named 'dayly'. Did you mean 'daily'?" in result.output
+
+
+OVERLAP_DEFS = """
+from tocsin import Definitions, RunRequest, job, op, schedule
+
+
+@op
+def noop():
+    pass
+
+
+@job
+def work():
+    noop()
+
+
+@schedule(job=work, cron_schedule="0 * * * *", overlap="skip")
+def careful(context):
+    return RunRequest()
+
+
+defs = Definitions(jobs=[work], schedules=[careful])
+"""
+
+
+def test_overlap_acts_on_runs_that_take_the_assumed_duration(invoke, tmp_path):
+    path = tmp_path / "overlap_defs.py"
+    path.write_text(OVERLAP_DEFS)
+    result = invoke(
+        "schedule", "simulate", "careful", "-f", str(path), "--json", "--run-duration", "5400",
+        "--from", "2024-01-01T00:00Z", "--to", "2024-01-01T04:30Z",
+    )  # fmt: skip
+    data = json.loads(result.output)
+    ran = [r["scheduled_time"][11:16] for r in data["runs"]]
+    assert ran == ["00:00", "02:00", "04:00"]
+    skipped = [
+        (i["reason"], i["scheduled_time"][11:16]) for t in data["ticks"] for i in t["not_run"]
+    ]
+    assert skipped == [("overlap", "01:00"), ("overlap", "03:00")]
+    assert [r["finished"] for r in data["runs"]][:2] == [
+        "2024-01-01T01:30:00+00:00",
+        "2024-01-01T03:30:00+00:00",
+    ]
