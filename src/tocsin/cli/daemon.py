@@ -40,12 +40,23 @@ def _start(
             runs = f" runs={list(outcome.run_ids)}" if outcome.run_ids else ""
             click.echo(f"{report.now:%H:%M:%S} {outcome.origin_id} {outcome.status.value}{runs}")
 
+    from tocsin.errors import TocsinError
+
     clock = None if now is None else (lambda: now)
-    runner = build_daemon(instance, locations, interval=interval, on_report=on_report, clock=clock)
+    try:
+        runner = build_daemon(
+            instance, locations, interval=interval, on_report=on_report, clock=clock
+        )
+        runner.start()
+    except TocsinError as exc:
+        _close(locations, instance)
+        raise click.ClickException(str(exc)) from exc
     return locations, runner
 
 
-def _describe(locations: list[Any]) -> None:
+def _describe(locations: list[Any], runner: Any = None) -> None:
+    if runner is not None and runner.daemon_id is not None:
+        click.echo(f"daemon {runner.daemon_id}")
     for location in locations:
         error = location.load_error()
         if error is not None:
@@ -57,7 +68,9 @@ def _describe(locations: list[Any]) -> None:
         click.echo(f"code location {location.name}: {names}; jobs: {jobs}")
 
 
-def _close(locations: list[Any], instance: Any) -> None:
+def _close(locations: list[Any], instance: Any, runner: Any = None) -> None:
+    if runner is not None:
+        runner.close()
     for location in locations:
         location.close()
     instance.dispose()
@@ -65,15 +78,19 @@ def _close(locations: list[Any], instance: Any) -> None:
 
 def _serve(spec_list: list[Any], instance: Any, interval: float) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from tocsin.daemon.presence import DaemonLeaseLostError
+
     locations, runner = _start(spec_list, instance, interval, verbose=True)
     try:
-        _describe(locations)
+        _describe(locations, runner)
         runner.run()
     except KeyboardInterrupt:
         pass
+    except DaemonLeaseLostError as exc:
+        raise click.ClickException(str(exc)) from exc
     finally:
         click.echo("Stopped.")
-        _close(locations, instance)
+        _close(locations, instance, runner)
 
 
 @daemon_cli.command("run")
@@ -126,24 +143,31 @@ def tick_command(files, modules, workspace, now_text: str | None) -> None:
             for location, error in report.location_errors.items():
                 click.echo(f"{location}: {error.message}", err=True)
     finally:
-        _close(locations, instance)
+        _close(locations, instance, runner)
 
 
 @daemon_cli.command("status")
 @json_option
 def status_command(as_json: bool) -> None:
-    """The daemons' latest heartbeats and the leases they hold."""
+    """The live daemons (their loops, heartbeats and what they hold), heartbeats and leases."""
+    from tocsin.daemon.presence import read_daemons
+
     instance = open_instance()
     now = datetime.now(UTC)
-    beats = instance.get_daemon_heartbeats()
-    leases = instance.leases.get_leases() if hasattr(instance.leases, "get_leases") else []
-    instance.dispose()
+    try:
+        beats = instance.get_daemon_heartbeats()
+        leases = instance.leases.get_leases() if hasattr(instance.leases, "get_leases") else []
+        daemons = read_daemons(instance, now)
+    finally:
+        instance.dispose()
     if as_json:
         echo_json(
             {
+                "daemons": [info.to_dict() for info in daemons],
                 "heartbeats": [
                     {
                         "daemon_type": name,
+                        "daemon_id": beat.daemon_id,
                         "timestamp": beat.timestamp.isoformat(),
                         "errors": [str(getattr(e, "message", e)) for e in beat.errors],
                     }
@@ -156,12 +180,21 @@ def status_command(as_json: bool) -> None:
             }
         )
         return
+    _echo_daemons(daemons, now)
     click.echo("Heartbeats:")
     rows = []
     for name, beat in sorted(beats.items()):
         age = (now - beat.timestamp).total_seconds()
-        rows.append((name, fmt_time(beat.timestamp), f"{age:.0f}s ago", len(beat.errors)))
-    echo_table(["DAEMON", "LAST HEARTBEAT", "AGE", "ERRORS"], rows)
+        rows.append(
+            (
+                name,
+                beat.daemon_id or "-",
+                fmt_time(beat.timestamp),
+                f"{age:.0f}s ago",
+                len(beat.errors),
+            )
+        )
+    echo_table(["DAEMON", "DAEMON ID", "LAST HEARTBEAT", "AGE", "ERRORS"], rows)
     if not beats:
         click.echo("No daemon has run on this instance; start one with 'tocsin daemon run'.")
     click.echo("Leases:")
@@ -170,6 +203,37 @@ def status_command(as_json: bool) -> None:
         for x in leases
     ]
     echo_table(["LEASE", "OWNER", "EXPIRES", "STATE"], lease_rows)
+
+
+def _echo_daemons(daemons: list[Any], now: datetime) -> None:
+    click.echo(f"Live daemons: {len(daemons)}")
+    rows = [
+        (
+            d.daemon_id,
+            d.host,
+            d.pid if d.pid is not None else "-",
+            d.started_at or "-",
+            len(d.sensors),
+            len(d.schedules),
+            len(d.ticks),
+            ", ".join(d.other) or "-",
+        )
+        for d in daemons
+    ]
+    if rows:
+        echo_table(
+            ["ID", "HOST", "PID", "SINCE", "SENSORS", "SCHEDULES", "TICKS", "OTHER LEASES"], rows
+        )
+    for d in daemons:
+        loop_rows = []
+        for loop, item in sorted(d.loops.items()):
+            stamp = item.get("heartbeat")
+            age = "-"
+            if stamp:
+                age = f"{(now - datetime.fromisoformat(stamp)).total_seconds():.0f}s ago"
+            loop_rows.append((loop, stamp or "-", age, item.get("errors", 0)))
+        click.echo(f"Loops of {d.daemon_id}:")
+        echo_table(["LOOP", "LAST HEARTBEAT", "AGE", "ERRORS"], loop_rows)
 
 
 # -- the web server ------------------------------------------------------------------------------
@@ -261,7 +325,7 @@ def dev_command(files, modules, workspace, interval: float, port: int, no_web: b
     locations, runner = _start(spec_list, instance, interval, verbose=True)
     web = None
     try:
-        _describe(locations)
+        _describe(locations, runner)
         if not no_web:
             web = start_web(open_instance(), locations, "127.0.0.1", port)
             if web is not None:
@@ -279,7 +343,7 @@ def dev_command(files, modules, workspace, interval: float, port: int, no_web: b
         pass
     finally:
         stop_web(web)
-        _close(locations, instance)
+        _close(locations, instance, runner)
         click.echo("tocsin dev: stopped.")
 
 

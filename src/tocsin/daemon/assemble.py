@@ -1,4 +1,9 @@
-"""Build a daemon (locations, launcher, loops, runner) from an instance and location specs."""
+"""Build a daemon (locations, launcher, loops, runner) from an instance and location specs.
+
+A daemon on an instance with a lease store registers itself (``daemon/presence.py``). On
+PostgreSQL several daemons share the instance and claim instigators and ticks through leases
+(``daemon/leases.py``); on SQLite one daemon holds the instance and ticks everything.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from tocsin.daemon.leases import NO_CLAIMS, InstigatorClaims
 from tocsin.daemon.monitoring import RunMonitorLoop
+from tocsin.daemon.presence import DaemonPresence, is_sqlite, lease_setting
 from tocsin.daemon.retention import RetentionLoop
 from tocsin.daemon.run_queue import QueuedCoordinator, RunQueueLoop, is_queued_coordinator
 from tocsin.daemon.runner import DaemonRunner, utc_now
@@ -32,8 +39,17 @@ def build_daemon(
     interval: float = 1.0,
     on_report: Any = None,
     clock: Callable[[], datetime] | None = None,
+    daemon_id: str | None = None,
 ) -> DaemonRunner:
-    """The daemon over ``locations``; ``clock`` (default: the system's UTC time) says "now"."""
+    """The daemon over ``locations``; ``clock`` (default: the system's UTC time) says "now"
+    to the loops. Nothing is registered until its first pass; leases always run on the
+    system's time, so a pass at another "now" never bends another daemon's claims.
+
+    Raises:
+        ConfigError: a setting of tocsin.yaml (``sensors``, ``daemon``, the run coordinator)
+            is wrong.
+    """
+    presence, claims = daemon_presence(instance, daemon_id)
     if launcher is None:
         from tocsin.launchers.subprocess import SubprocessLauncher
 
@@ -51,13 +67,38 @@ def build_daemon(
             coordinator,
             max_workers=int(settings.get("num_workers") or 4),
             evaluation_timeout=timeout,
+            claims=claims,
         ),
-        "SCHEDULER": ScheduleLoop(instance, locations, coordinator, evaluation_timeout=timeout),
+        "SCHEDULER": ScheduleLoop(
+            instance, locations, coordinator, evaluation_timeout=timeout, claims=claims
+        ),
     }
     if queued:
-        loops["QUEUED_RUN_COORDINATOR"] = RunQueueLoop(instance, launcher)
+        owner = None if presence is None else presence.daemon_id
+        loops["QUEUED_RUN_COORDINATOR"] = RunQueueLoop(instance, launcher, owner=owner)
     loops["MONITORING"] = RunMonitorLoop(instance, launcher)
     loops["RETENTION"] = RetentionLoop(instance)
     return DaemonRunner(
-        instance, loops, interval=interval, on_report=on_report, clock=clock or utc_now
+        instance,
+        loops,
+        interval=interval,
+        on_report=on_report,
+        clock=clock or utc_now,
+        presence=presence,
     )
+
+
+def daemon_presence(instance: Any, daemon_id: str | None = None) -> tuple[Any, Any]:
+    """The daemon's presence and its claims (``NO_CLAIMS`` when it is alone on SQLite).
+
+    An instance without a lease store (a test double) gets neither.
+    """
+    leases = getattr(instance, "leases", None)
+    if leases is None or not hasattr(leases, "get_leases"):
+        return None, NO_CLAIMS
+    lease = lease_setting(instance)
+    alone = is_sqlite(instance)
+    presence = DaemonPresence(instance, daemon_id=daemon_id, lease=lease, exclusive=alone)
+    if alone:
+        return presence, NO_CLAIMS
+    return presence, InstigatorClaims(leases, presence.daemon_id, lease, clock=utc_now)

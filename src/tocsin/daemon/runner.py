@@ -6,6 +6,10 @@ is the one ``except Exception`` of the daemon. SIGTERM/SIGINT let the in-flight 
 (every tick is committed in one transaction, so stopping between passes loses nothing); a
 second signal abandons it, which is equally safe: an uncommitted tick simply never happened.
 
+With a ``presence`` (``daemon/presence.py``) the runner registers the daemon before its first
+pass, records each loop's heartbeat on it and gives its leases back when closed; a daemon that
+lost its hold on a SQLite instance stops (``DaemonLeaseLostError``).
+
 Settings read: ``interval`` (seconds between passes, default 1).
 """
 
@@ -46,17 +50,35 @@ class DaemonRunner:
         interval: float = 1.0,
         clock: Callable[[], datetime] = utc_now,
         on_report: Callable[[str, TickReport], None] | None = None,
+        presence: Any = None,
     ):
         self.instance = instance
         self.loops = loops
         self.interval = interval
         self.clock = clock
         self.on_report = on_report
+        self.presence = presence
+        self.daemon_id: str | None = getattr(presence, "daemon_id", None)
+        self._registered = False
         self.stop_requested = threading.Event()
         self.failures: list[tuple[str, Any]] = []
 
+    def start(self) -> None:
+        """Register the daemon (once); raises what ``presence.register`` raises."""
+        if self.presence is not None and not self._registered:
+            self.presence.register()
+            self._registered = True
+
+    def close(self) -> None:
+        """Give back the daemon's leases (the others take its instigators at once)."""
+        if self.presence is not None and self._registered:
+            self.presence.close()
+            self._registered = False
+
     def run_once(self) -> dict[str, TickReport | None]:
         """One pass of every loop at the current time."""
+        self.start()
+        self.check_hold()
         now = self.clock()
         reports: dict[str, TickReport | None] = {}
         for name, loop in self.loops.items():
@@ -87,14 +109,31 @@ class DaemonRunner:
             return
         from tocsin.storage.base import DaemonHeartbeat
 
+        if self.presence is not None:
+            self.presence.beat(name, now, errors)
+        beat = DaemonHeartbeat(
+            timestamp=now, daemon_type=name, daemon_id=self.daemon_id, errors=tuple(errors)
+        )
         try:
-            add(DaemonHeartbeat(timestamp=now, daemon_type=name, errors=tuple(errors)))
+            add(beat)
         except Exception as exc:  # a heartbeat that cannot be written must not stop the loops
             log.warning("Could not write the %s heartbeat: %s", name, exc)
+
+    def check_hold(self) -> None:
+        """Raise ``DaemonLeaseLostError`` when another daemon took this one's instance."""
+        if self.presence is not None and getattr(self.presence, "lost", False):
+            from tocsin.daemon.presence import DaemonLeaseLostError
+
+            raise DaemonLeaseLostError(
+                f"Daemon {self.daemon_id} stopped: it did not renew its hold on this instance "
+                "within daemon.lease_seconds and another daemon took over. Raise "
+                "daemon.lease_seconds in tocsin.yaml if passes or the machine stall that long."
+            )
 
     def run(self) -> None:
         """Pass after pass until ``stop()`` or a signal."""
         self.install_signal_handlers()
+        self.start()
         while not self.stop_requested.is_set():
             self.run_once()
             self.stop_requested.wait(self.interval)

@@ -16,6 +16,10 @@ timestamps; ``cron``).
 The overlap policy and pause on failure (``daemon/overlap.py``, ``daemon/pause.py``) apply as
 for sensors, with tocsin.yaml's ``schedules:`` values for schedules that set none. Every tick
 records what it did not turn into a run and why (``daemon/why.py``).
+
+With several daemons on one database (``claims``, see ``daemon/leases.py``) a pass handles
+only the schedules this daemon holds, each tick under its tick lease, and gives a tick up when
+another daemon handled a scheduled time since this pass read the state.
 """
 
 from __future__ import annotations
@@ -38,13 +42,13 @@ from tocsin.daemon.common import (
     TickReport,
     build_runs,
     drop_used_keys,
-    find_unsubmitted,
     fresh_state,
     instigator_id,
     instigators_of,
     is_running,
     state_after_tick,
 )
+from tocsin.daemon.leases import NO_CLAIMS, submit_leftovers
 from tocsin.daemon.overlap import cancel_runs, plan_overlap, release_held, submittable
 from tocsin.daemon.pause import (
     PAUSE_NOTE,
@@ -133,6 +137,7 @@ class ScheduleLoop:
         *,
         evaluation_timeout: float | None = None,
         policy_defaults: dict[str, Any] | None = None,
+        claims: Any = None,
     ):
         self.instance = instance
         self.locations = list(locations)
@@ -142,28 +147,52 @@ class ScheduleLoop:
         self.policy_defaults = (
             schedule_settings(instance) if policy_defaults is None else dict(policy_defaults)
         )
+        self.claims = NO_CLAIMS if claims is None else claims
 
     def tick(self, now: datetime) -> TickReport:
         report = TickReport(now=now)
         known: list[str] = []
-        work = []
+        listed = []
         for location in self.locations:
             for info in instigators_of(location, SCHEDULE, report):
                 origin = instigator_id(location.name, SCHEDULE, info.name)
                 known.append(origin)
-                item = self._due(location, info, now, report)
-                if item is not None:
-                    work.append(item)
-        leftovers = find_unsubmitted(self.instance, known)
-        if leftovers:
-            self.coordinator.submit(leftovers)
-            report.submitted_run_ids.extend(r.run_id for r in leftovers)
+                listed.append((location, info, origin))
+        if self.claims.shared:
+            running = [origin for _, info, origin in listed if self._is_running(info, origin)]
+            held = self.claims.select(SCHEDULE, running, now)
+            listed = [item for item in listed if item[2] in held]
+            known = [origin for origin in known if origin in held]
+        work = []
+        for location, info, _origin in listed:
+            item = self._due(location, info, now, report)
+            if item is not None:
+                work.append(item)
+        report.submitted_run_ids.extend(
+            submit_leftovers(self.instance, self.coordinator, self.claims, known, now)
+        )
         report.submitted_run_ids.extend(release_held(self.instance, self.coordinator, known))
         for location, info, state, plan, key in work:
-            for outcome in self._run_plan(location, info, state, plan, key, now):
+            for outcome in self._plan_claimed(location, info, state, plan, key, now):
                 report.outcomes.append(outcome)
                 report.submitted_run_ids.extend(outcome.run_ids)
         return report
+
+    def _is_running(self, info: InstigatorInfo, origin: str) -> bool:
+        return is_running(info, self.instance.ticks.get_instigator_state(origin))
+
+    def _plan_claimed(self, location, info, state: InstigatorState, plan, key: str, now):
+        """``_run_plan`` under the schedule's tick lease; no outcome when another daemon has
+        it or handled a scheduled time since this pass read the state."""
+        with self.claims.tick(state.origin_id, now) as held:
+            if not held:
+                return []
+            if self.claims.shared:
+                current = self.instance.ticks.get_instigator_state(state.origin_id)
+                last = None if current is None else current.extra.get(LAST_SCHEDULED)
+                if last != state.extra.get(LAST_SCHEDULED):
+                    return []
+            return self._run_plan(location, info, state, plan, key, now)
 
     def _due(self, location: CodeLocation, info: InstigatorInfo, now: datetime, report):
         origin = instigator_id(location.name, SCHEDULE, info.name)

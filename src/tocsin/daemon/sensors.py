@@ -10,6 +10,10 @@ A sensor is also due, before its interval is over, when a wake request newer tha
 tick is stored (``tocsin/wake/<origin id>`` -> POSIX time in the instance's key-value store,
 written when an event its ``wake_on`` lists arrives); each pass reads them in one query.
 
+With several daemons on one database (``claims``, see ``daemon/leases.py``) a pass ticks only
+the sensors this daemon holds, each under its tick lease, and gives a tick up when the
+sensor's state changed since it was read (another daemon ticked it).
+
 Settings read: ``max_workers`` (sensors evaluated in parallel, default 4),
 ``evaluation_timeout`` (seconds; a sensor's own ``evaluation_timeout`` wins; default 60) and
 ``policy_defaults`` (``overlap`` and ``pause_after_failures`` for sensors that set none; see
@@ -31,7 +35,6 @@ from tocsin.daemon.common import (
     TickReport,
     build_runs,
     drop_used_keys,
-    find_unsubmitted,
     fresh_state,
     instigator_id,
     instigators_of,
@@ -39,6 +42,7 @@ from tocsin.daemon.common import (
     state_after_tick,
 )
 from tocsin.daemon.crash import crash_point
+from tocsin.daemon.leases import NO_CLAIMS, submit_leftovers
 from tocsin.daemon.overlap import cancel_runs, plan_overlap, release_held, submittable
 from tocsin.daemon.pause import (
     cleared_if_resumed,
@@ -70,6 +74,8 @@ class SensorLoop:
         evaluation_timeout: default time limit of one evaluation, in seconds.
         policy_defaults: ``overlap`` / ``pause_after_failures`` for sensors that set none
             (default: the instance's ``sensors:`` settings).
+        claims: which sensors and ticks this daemon holds (``daemon/leases.py``); all of
+            them by default.
     """
 
     def __init__(
@@ -81,6 +87,7 @@ class SensorLoop:
         max_workers: int = 4,
         evaluation_timeout: float | None = None,
         policy_defaults: Mapping[str, Any] | None = None,
+        claims: Any = None,
     ):
         self.instance = instance
         self.locations = list(locations)
@@ -90,19 +97,22 @@ class SensorLoop:
         if policy_defaults is None:
             policy_defaults = read_policy_defaults(instance, "sensors")
         self.policy_defaults = dict(policy_defaults)
+        self.claims = NO_CLAIMS if claims is None else claims
 
     def tick(self, now: datetime) -> TickReport:
         report = TickReport(now=now)
         due = self._due_sensors(now, report)
-        self._submit_leftovers(report, due)
+        self._submit_leftovers(report, now)
         if self.max_workers == 1 or len(due) <= 1:
-            outcomes = [self._tick_one(loc, info, state, now) for loc, info, state in due]
+            results = [self._tick_claimed(loc, info, state, now) for loc, info, state in due]
         else:
             with ThreadPoolExecutor(self.max_workers, thread_name_prefix="sensor") as pool:
                 futures = [
-                    pool.submit(self._tick_one, loc, info, state, now) for loc, info, state in due
+                    pool.submit(self._tick_claimed, loc, info, state, now)
+                    for loc, info, state in due
                 ]
-                outcomes = [f.result() for f in futures]
+                results = [f.result() for f in futures]
+        outcomes = [result for result in results if result is not None]
         for outcome, submitted in outcomes:
             report.outcomes.append(outcome)
             report.submitted_run_ids.extend(submitted)
@@ -121,20 +131,37 @@ class SensorLoop:
                 state = self.instance.ticks.get_instigator_state(origin)
                 if is_running(info, state):
                     running.append((location, info, state or fresh_state(location.name, info)))
+        held = self.claims.select(SENSOR, [state.origin_id for _, _, state in running], now)
+        running = [item for item in running if item[2].origin_id in held]
+        if self.claims.shared:
+            self._known_ids = [origin for origin in self._known_ids if origin in held]
         woken = read_wake_times(self.instance, [state.origin_id for _, _, state in running])
         return [
             item for item in running if _is_due(item[1], item[2], now) or _is_woken(item[2], woken)
         ]
 
-    def _submit_leftovers(self, report: TickReport, due: list[Any]) -> None:
-        leftovers = find_unsubmitted(self.instance, self._known_ids)
-        if leftovers:
-            self.coordinator.submit(leftovers)
-            report.submitted_run_ids.extend(r.run_id for r in leftovers)
+    def _submit_leftovers(self, report: TickReport, now: datetime) -> None:
+        report.submitted_run_ids.extend(
+            submit_leftovers(self.instance, self.coordinator, self.claims, self._known_ids, now)
+        )
         released = release_held(self.instance, self.coordinator, self._known_ids)
         report.submitted_run_ids.extend(released)
 
     # -- one sensor ------------------------------------------------------------------------
+
+    def _tick_claimed(
+        self, location: CodeLocation, info: InstigatorInfo, state: InstigatorState, now: datetime
+    ) -> tuple[TickOutcome, list[str]] | None:
+        """``_tick_one`` under the sensor's tick lease; None when another daemon has it."""
+        with self.claims.tick(state.origin_id, now) as held:
+            if not held:
+                return None
+            if self.claims.shared:
+                current = self.instance.ticks.get_instigator_state(state.origin_id)
+                last = None if current is None else current.last_tick_timestamp
+                if last != state.last_tick_timestamp:
+                    return None  # another daemon ticked it since this pass read its state
+            return self._tick_one(location, info, state, now)
 
     def _tick_one(
         self, location: CodeLocation, info: InstigatorInfo, state: InstigatorState, now: datetime

@@ -46,6 +46,7 @@ _SETTINGS_KEYS = (
     "nux",
     "secrets",
     "instance_class",
+    "daemon",
 )
 TOP_LEVEL_KEYS = ("storage", *_PLUGIN_KEYS, *_SETTINGS_KEYS)
 
@@ -291,6 +292,8 @@ def load_instance_config(path: str | os.PathLike[str]) -> InstanceConfig:
     for key in ("retention", "run_queue", "run_monitoring"):
         if key in data:
             values[key] = _mapping(reader, nodes[key], data[key], key)
+    if "daemon" in data:
+        _check_daemon(reader, nodes["daemon"], data["daemon"])
     others = {
         k: data[k] for k in _SETTINGS_KEYS if k in data and k not in values and k != "telemetry"
     }
@@ -309,6 +312,20 @@ def _check_storage_exclusive(
                 nodes[key][0],
                 f"'storage' and {key!r} are both set. Use 'storage' alone (one database for "
                 "everything) or the per-store keys alone.",
+            )
+
+
+def _check_daemon(reader: _Reader, nodes: tuple[Any, Any], value: Any) -> None:
+    """``daemon: {lease_seconds: 15}``: how long a daemon's claims outlive its last heartbeat."""
+    value = _mapping(reader, nodes, value, "daemon")
+    reader.check_keys(nodes[1], ("lease_seconds",), " under 'daemon'")
+    if "lease_seconds" in value:
+        raw = value["lease_seconds"]
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 1:
+            raise reader.fail(
+                reader.key_nodes(nodes[1])["lease_seconds"][1],
+                f"'daemon.lease_seconds' must be a number of seconds >= 1, got "
+                f"{_type_name(raw)} {raw!r}. Example: daemon: {{lease_seconds: 15}}.",
             )
 
 
