@@ -232,3 +232,11 @@ def test_c8_schedules_tick_once_per_time_and_catch_up_only_the_latest(tick_home)
         assert len(home.ticks("schedule", name)) == 2
         assert len(home.schedule_runs(name)) == 2
     assert len(home.instance.get_runs()) == 4
+
+
+def test_a_tick_at_a_time_without_offset_is_refused_and_stores_nothing(tick_home):
+    home = tick_home(HEADER + C2)
+    done = home.tocsin("daemon", "tick", "-f", str(home.defs), "--now", "2024-01-01 12:00")
+    assert done.returncode == 2
+    assert "Invalid value for --now: '2024-01-01 12:00' has no UTC offset" in done.stderr
+    assert home.ticks("sensor", "no_key") == [] and home.instance.get_runs() == []
