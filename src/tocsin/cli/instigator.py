@@ -82,7 +82,10 @@ def set_status(instance: Any, location: Any, info: Any, running: bool) -> None:
 
     status = InstigatorStatus.RUNNING if running else InstigatorStatus.STOPPED
     state = state_of(instance, location, info)
-    extra = {**(state.extra if state else {}), "status_changed_at": datetime.now(UTC).timestamp()}
+    now = datetime.now(UTC).timestamp()
+    extra = {**(state.extra if state else {}), "status_changed_at": now}
+    if running and info.kind == "schedule":
+        extra["started_at"] = now  # a schedule started again never catches up its stopped time
     save_state(instance, location, info, status=status, extra=extra)
     click.echo(f"{info.kind.capitalize()} {info.name} is now {status.value}.")
 

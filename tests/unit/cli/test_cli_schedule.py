@@ -72,6 +72,17 @@ def test_start_stop(invoke, defs_file):
     assert "is now STOPPED" in invoke("schedule", "stop", "nightly", "-f", defs_file).output
 
 
+def test_starting_again_sets_a_new_start_time(invoke, defs_file, instance):
+    # The daemon never runs a time before the start, so the stopped time is not caught up.
+    invoke("schedule", "start", "nightly", "-f", defs_file)
+    first = instance.ticks.get_instigator_state("defs:schedule:nightly").extra["started_at"]
+    invoke("schedule", "stop", "nightly", "-f", defs_file)
+    invoke("schedule", "start", "nightly", "-f", defs_file)
+    state = instance.ticks.get_instigator_state("defs:schedule:nightly")
+    assert state.extra["started_at"] >= first
+    assert state.extra["started_at"] == state.extra["status_changed_at"]
+
+
 def _add_tick(instance, **changes):
     from tocsin.model.ticks import InstigatorType, Tick, TickStatus
 
