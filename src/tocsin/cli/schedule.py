@@ -1,4 +1,4 @@
-"""``tocsin schedule list|preview|start|stop|ticks|next|logs|simulate``."""
+"""``tocsin schedule list|preview|start|stop|ticks|next|logs|simulate|why``."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from tocsin.cli.instigator import (
     state_of,
     status_of,
 )
+from tocsin.cli.why import add_why_command
 
 
 @click.group("schedule")
@@ -36,6 +37,7 @@ def _find(name: str, files, modules, workspace) -> tuple[Any, Any]:
 
 
 add_lifecycle_commands(schedule_cli, "schedule", "Stop a schedule.")
+add_why_command(schedule_cli, "schedule")
 
 
 def cron_of(location: Any, info: Any) -> Any:

@@ -1,4 +1,4 @@
-"""``tocsin sensor list|preview|start|stop|cursor|ticks``."""
+"""``tocsin sensor list|preview|start|stop|cursor|ticks|why``."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from tocsin.cli.instigator import (
     state_of,
     status_of,
 )
+from tocsin.cli.why import add_why_command
 
 
 @click.group("sensor")
@@ -35,6 +36,7 @@ def _find(name: str, files, modules, workspace) -> tuple[Any, Any]:
 
 
 add_lifecycle_commands(sensor_cli, "sensor", "Stop a sensor; its cursor is kept.")
+add_why_command(sensor_cli, "sensor")
 
 
 @sensor_cli.command("list")

@@ -9,6 +9,10 @@ CANCELING; -1 means no limit) and, for each ``tag_concurrency_limits`` entry
 ``{applyLimitPerUniqueValue: true}``). A run held back by a tag limit does not hold back the
 runs behind it.
 
+Each run a pass leaves QUEUED because of a limit carries, in its ``tocsin/held_by`` tag, the
+limit that holds it (``hold_reason``; rewritten only when it changes), so ``tocsin sensor why``
+/ ``tocsin schedule why`` and the web UI's queue page can say so from storage alone.
+
 Two daemons never launch the same run: a pass holds the ``run_queue`` lease (so the counts it
 reads stay true while it launches), and each run is claimed by a conditional update
 QUEUED -> STARTING that only one writer can win.
@@ -34,6 +38,7 @@ from tocsin.model.tags import PRIORITY_TAG
 
 IN_PROGRESS = (DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING)
 QUEUE_LEASE = "run_queue"
+HELD_BY_TAG = "tocsin/held_by"
 PER_VALUE = "applyLimitPerUniqueValue"
 
 
@@ -243,10 +248,11 @@ class RunQueueLoop:
         active = self.instance.get_runs(RunsFilter(statuses=list(IN_PROGRESS)))
         budget = _Budget(self.settings, active)
         for run in launch_order(reversed(queued)):  # get_runs is newest first
-            if budget.is_full():
-                break
-            if not budget.admits(run):
-                report.held_back.append(run.run_id)
+            reason = budget.hold_reason(run)
+            if reason is not None:
+                note_hold(self.instance, run, reason)
+                if not budget.is_full():
+                    report.held_back.append(run.run_id)
                 continue
             if not claim_run(self.instance, run.run_id):
                 continue  # another daemon took it
@@ -286,6 +292,52 @@ class _Budget:
         self.count += 1
         for bucket in self._buckets(run):
             self.buckets[bucket] += 1
+
+    def hold_reason(self, run: DagsterRun) -> str | None:
+        """The limit that keeps ``run`` queued now, in words; None when it may launch."""
+        if self.is_full():
+            most = self.settings.max_concurrent_runs
+            return f"max_concurrent_runs: {most} of {most} runs in progress"
+        for index, bucket in self._buckets(run):
+            limit = self.settings.tag_limits[index]
+            if self.buckets[(index, bucket)] >= limit.limit:
+                return (
+                    f"tag_concurrency_limits: {limit.limit} of {limit.limit} runs with "
+                    f"{limit.key}={run.tags[limit.key]} in progress"
+                )
+        return None
+
+
+def hold_reason(
+    run: DagsterRun, in_progress: Sequence[DagsterRun], settings: QueueSettings
+) -> str | None:
+    """The limit that keeps a queued run from launching, given the runs in progress."""
+    return _Budget(settings, in_progress).hold_reason(run)
+
+
+def note_hold(instance: Any, run: DagsterRun, reason: str) -> None:
+    """Record on a queued run which limit holds it (only when that changed)."""
+    if run.tags.get(HELD_BY_TAG) == reason:
+        return
+    add_tags = getattr(instance, "add_run_tags", None)
+    if add_tags is not None:
+        add_tags(run.run_id, {HELD_BY_TAG: reason})
+
+
+def settings_from_mapping(raw: Mapping[str, Any]) -> QueueSettings:
+    """Queue settings from a plain mapping (``max_concurrent_runs``,
+    ``tag_concurrency_limits``), as the web UI reads them.
+
+    Raises:
+        ConfigError: a setting has the wrong shape.
+    """
+
+    class _Fields:
+        max_concurrent_runs = raw.get("max_concurrent_runs", -1)
+        tag_concurrency_limits = raw.get("tag_concurrency_limits")
+        dequeue_interval_seconds = raw.get("dequeue_interval_seconds", 5.0)
+
+    return queue_settings(_Fields())
 
 
 def claim_run(instance: Any, run_id: str) -> bool:

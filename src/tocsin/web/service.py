@@ -384,10 +384,10 @@ class Service:
     def queue(self) -> list[dict[str, Any]]:
         """Queued runs, highest priority first, each with the limit that holds it."""
         queued = self.instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.QUEUED]), 1000)
-        in_progress = self.instance.get_runs(
-            RunsFilter(statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]), 10000
-        )
-        settings = self.instance.settings.get("run_queue") or {}
+        from tocsin.daemon.run_queue import IN_PROGRESS
+
+        in_progress = self.instance.get_runs(RunsFilter(statuses=list(IN_PROGRESS)), 10000)
+        settings = _queue_settings(self.instance)
         rows = [
             {
                 "run": run,
@@ -484,21 +484,30 @@ def _priority(run: DagsterRun) -> int:
         return 0
 
 
-def _held_by(run: DagsterRun, in_progress: list[DagsterRun], settings: dict[str, Any]) -> str:
-    limit = settings.get("max_concurrent_runs")
-    if isinstance(limit, int) and limit >= 0 and len(in_progress) >= limit:
-        return f"max_concurrent_runs ({len(in_progress)}/{limit} in progress)"
-    for rule in settings.get("tag_concurrency_limits") or ():
-        key, value, most = rule.get("key"), rule.get("value"), rule.get("limit")
-        if key not in run.tags or not isinstance(most, int):
-            continue
-        if value is not None and not isinstance(value, dict) and run.tags[key] != value:
-            continue
-        busy = [r for r in in_progress if r.tags.get(key) == run.tags[key]]
-        if len(busy) >= most:
-            shown = run.tags[key]
-            return f"tag limit {key}={shown} ({len(busy)}/{most} in progress)"
-    return "waiting for the queue daemon"
+def _queue_settings(instance: Any) -> Any:
+    """The limits the queue daemon applies: the queued run coordinator's, else the
+    ``run_queue`` settings; limits that do not parse show as none (the daemon reports them)."""
+    from tocsin.daemon.run_queue import (
+        QueueSettings,
+        is_queued_coordinator,
+        queue_settings,
+        settings_from_mapping,
+    )
+    from tocsin.errors import ConfigError
+
+    coordinator = getattr(instance, "run_coordinator", None)
+    try:
+        if is_queued_coordinator(coordinator):
+            return queue_settings(coordinator)
+        return settings_from_mapping(instance.settings.get("run_queue") or {})
+    except ConfigError:
+        return QueueSettings()
+
+
+def _held_by(run: DagsterRun, in_progress: list[DagsterRun], settings: Any) -> str:
+    from tocsin.daemon.run_queue import hold_reason
+
+    return hold_reason(run, in_progress, settings) or "waiting for the queue daemon"
 
 
 def utcnow() -> datetime:

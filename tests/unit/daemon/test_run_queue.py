@@ -266,3 +266,27 @@ def test_bad_queue_settings_say_what_is_wrong(field, value, message):
     with pytest.raises(ConfigError) as info:
         queue_settings(coordinator)
     assert message in str(info.value)
+
+
+def test_a_held_run_records_the_limit_that_holds_it(real):
+    from tocsin.daemon.run_queue import HELD_BY_TAG, hold_reason
+
+    settings = QueueSettings(
+        max_concurrent_runs=2, tag_limits=parse_tag_limits([{"key": "db", "limit": 1}])
+    )
+    a, b, c, d = queued(real, 4, lambda i: {"db": "x"} if i < 2 else {})
+    launcher = CheckingLauncher(real, settings)
+    RunQueueLoop(real, launcher, settings).tick(T0)
+    assert launcher.launched == [a.run_id, c.run_id]
+    tags = {r.run_id: real.get_run_by_id(r.run_id).tags.get(HELD_BY_TAG) for r in (b, d)}
+    assert tags == {
+        b.run_id: "tag_concurrency_limits: 1 of 1 runs with db=x in progress",
+        d.run_id: "max_concurrent_runs: 2 of 2 runs in progress",
+    }
+    wide = QueueSettings(tag_limits=settings.tag_limits)
+    in_progress = real.get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED]))
+    held = real.get_run_by_id(b.run_id)
+    assert hold_reason(held, in_progress, wide) == (
+        "tag_concurrency_limits: 1 of 1 runs with db=x in progress"
+    )
+    assert hold_reason(real.get_run_by_id(d.run_id), in_progress, wide) is None
