@@ -46,8 +46,10 @@ def pause_note(state: InstigatorState, count: int, what: str) -> str:
 
 
 def cleared_if_resumed(instance: Any, state: InstigatorState) -> InstigatorState:
-    """A state that carries a pause note but is running again: the note and counts go."""
-    if PAUSE_NOTE not in state.extra:
+    """A state that carries a pause note but is running again: the note and counts go.
+
+    A stopped state keeps them (a tick made by hand, e.g. from the web UI, is no resume)."""
+    if PAUSE_NOTE not in state.extra or state.status == InstigatorStatus.STOPPED:
         return state
     extra = {k: v for k, v in state.extra.items() if k not in (PAUSE_NOTE, PAUSED_AT, FAILED_TICKS)}
     newest = instance.get_runs(

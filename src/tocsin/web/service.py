@@ -91,6 +91,16 @@ class Instigator:
     def cursor(self) -> str | None:
         return None if self.state is None else self.state.cursor
 
+    @property
+    def paused_note(self) -> str | None:
+        """Why pause on failure stopped it and how to resume, while it is stopped."""
+        from tocsin.daemon.pause import PAUSE_NOTE
+
+        if self.state is None or self.state.status != InstigatorStatus.STOPPED:
+            return None
+        note = self.state.extra.get(PAUSE_NOTE)
+        return None if note is None else str(note)
+
 
 def _wake_on_in_process(location: Any, name: str) -> Any:
     """``wake_on`` read from the definitions of an in-process location.

@@ -191,3 +191,18 @@ def test_a_successful_run_breaks_the_run_count(instance, location, coordinator):
         instance.finish_run(outcome.run_ids[0], status)
     (outcome,) = loop.tick(at(3600 * 3)).outcomes
     assert outcome.status == TickStatus.SUCCESS
+
+
+def test_a_timed_out_evaluation_is_a_failed_tick_that_says_so(instance, location, coordinator):
+    from tocsin.daemon.why import EVALUATION_TIMEOUT
+
+    location.add(
+        sensor_info(1),
+        lambda **_: Evaluation.failure("took longer than 5 seconds", is_timeout=True),
+    )
+    (outcome,) = SensorLoop(instance, [location], coordinator, max_workers=1).tick(at(0)).outcomes
+    assert outcome.status == TickStatus.FAILURE
+    tick = instance.ticks.get_ticks(SENSOR, limit=1)[0]
+    (why,) = not_run_of(tick)
+    assert why.reason == EVALUATION_TIMEOUT and "5 seconds" in why.detail
+    assert "1 consecutive failed ticks" in tick.extra[PAUSE_NOTE]

@@ -122,3 +122,18 @@ def test_asset_page_lists_materializations(client: TestClient, instance: Any) ->
 def test_unknown_page_is_404(client: TestClient) -> None:
     assert client.get("/sensors/nope").status_code == 404
     assert client.get("/api/v1/nothing").json()["error"]
+
+
+def test_a_paused_sensor_page_says_why_and_start_resumes_it(
+    client: TestClient, instance: Any
+) -> None:
+    from tocsin.daemon.pause import pause_note, paused
+
+    client.post("/api/v1/sensors/broken/tick", headers=JSON)
+    (state,) = instance.ticks.all_instigator_state()
+    note = pause_note(state, 3, "ticks")
+    instance.ticks.add_instigator_state(paused(state, note, datetime.now(UTC)))
+    page = client.get("/sensors/broken").text
+    assert 'id="paused-note"' in page and "Paused after 3 consecutive failed ticks" in page
+    assert form(client, "/sensors/broken/start").status_code == 303
+    assert 'id="paused-note"' not in client.get("/sensors/broken").text
