@@ -27,6 +27,7 @@ from tocsin.web.serialize import (
     tick_json,
 )
 from tocsin.web.service import KINDS, SENSOR, Service, WebError, utcnow
+from tocsin.web.text import bad_text
 
 PREFIX = "/api/v1"
 
@@ -43,9 +44,29 @@ class KindConvertor(Convertor[str]):
         return value
 
 
-register_url_convertor("kind", KindConvertor())
 MAX_LIMIT = 1000
 MAX_ID = 2**62
+
+
+class IdConvertor(Convertor[int]):
+    """A storage or tick id in a path: digits, read as an int without Python's digit limit.
+
+    Starlette's ``int`` convertor calls ``int()``, which raises ValueError past 4300 digits;
+    any id longer than ``MAX_ID`` reads as ``MAX_ID + 1`` and is answered 404 by ``id_param``.
+    """
+
+    regex = "[0-9]+"
+
+    def convert(self, value: str) -> int:
+        digits = value.lstrip("0") or "0"
+        return MAX_ID + 1 if len(digits) > len(str(MAX_ID)) else int(digits)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("kind", KindConvertor())
+register_url_convertor("id", IdConvertor())
 Handler = Callable[[Request], Awaitable[JSONResponse]]
 
 
@@ -83,7 +104,7 @@ def int_param(request: Request, name: str, default: int, lo: int, hi: int) -> in
 def id_param(request: Request, name: str) -> int:
     value = int(request.path_params[name])
     if value > MAX_ID:
-        raise WebError(404, f"No {name.replace('_', ' ')} {value}: ids stop at {MAX_ID}.")
+        raise WebError(404, f"No {name.replace('_', ' ')} that large: ids stop at {MAX_ID}.")
     return value
 
 
@@ -126,6 +147,9 @@ async def json_body(request: Request, *, required: bool = True) -> dict[str, Any
         raise WebError(400, f"The body is not valid JSON: {exc}.") from None
     if not isinstance(data, dict):
         raise WebError(400, f"The body must be a JSON object, got {type(data).__name__}.")
+    problem = bad_text(data)
+    if problem is not None:
+        raise WebError(400, f"{problem[0].upper()}{problem[1:]}; send text without it.")
     return data
 
 
@@ -452,7 +476,7 @@ ENDPOINTS: list[Endpoint] = [
         "Ticks, newest first",
         query={**_PAGING, "before": {"type": "string", "format": "date-time"}},
     ),
-    Endpoint("GET", _NAME + "/ticks/{tick_id:int}", get_tick, "One tick"),
+    Endpoint("GET", _NAME + "/ticks/{tick_id:id}", get_tick, "One tick"),
     Endpoint("GET", "/runs", list_runs, "Runs, newest first (keyset paging)", query=_RUN_QUERY),
     Endpoint(
         "POST",
@@ -508,7 +532,7 @@ ENDPOINTS: list[Endpoint] = [
             },
         },
     ),
-    Endpoint("GET", "/events/{storage_id:int}", get_event, "A pushed event by storage id"),
+    Endpoint("GET", "/events/{storage_id:id}", get_event, "A pushed event by storage id"),
     Endpoint("GET", "/daemon/heartbeats", heartbeats, "Daemon heartbeats"),
 ]
 

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tocsin.errors import ConfigError
 from tocsin.web.service import Service, WebError
+from tocsin.web.text import bad_params
 
 CSRF_COOKIE = "tocsin_csrf"
 CSRF_FIELD = "csrf_token"
@@ -119,7 +120,7 @@ class SecurityMiddleware:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
-        problem = await self._check(request)
+        problem = _check_text(request) or await self._check(request)
         if problem is not None:
             await problem(scope, receive, send)
             return
@@ -166,7 +167,20 @@ class SecurityMiddleware:
                 "The form's CSRF token is missing or does not match its cookie. Reload the page "
                 "and submit the form again.",
             )
+        bad = bad_params(form.items(), "the form")
+        if bad is not None:
+            return error_page(400, f"{bad[0].upper()}{bad[1:]}; send text without it.")
         return None
+
+
+def _check_text(request: Request) -> Response | None:
+    """400 for a path or query string holding text that cannot be stored (see web/text.py)."""
+    bad = bad_params([("path", request.url.path)], "the URL")
+    bad = bad or bad_params(request.query_params.multi_items(), "the query string")
+    if bad is None:
+        return None
+    message = f"{bad[0].upper()}{bad[1:]}; send text without it."
+    return error_json(400, message) if is_api(request) else error_page(400, message)
 
 
 def _replay(scope: Scope, receive: Receive) -> Receive:

@@ -14,6 +14,7 @@ _ERROR = {
 _PATH_SCHEMAS = {
     "kind": {"type": "string", "enum": ["sensors", "schedules"]},
     "int": {"type": "integer", "minimum": 0, "maximum": 2**62},
+    "id": {"type": "integer", "minimum": 0, "maximum": 2**62},
     "path": {"type": "string", "minLength": 1},
     None: {"type": "string", "minLength": 1},
 }
