@@ -6,6 +6,7 @@ reported where the user wrote it, not later inside the daemon.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -103,7 +104,11 @@ class RunRequest:
 
     def with_tags(self, tags: Mapping[str, str]) -> RunRequest:
         """A copy whose tags are these tags merged over the request's own."""
-        return replace(self, tags={**self.tags, **tags})
+        merged = {**self.tags, **normalize_tags(tags)}
+        # The other fields were checked when this request was built: only the tags change.
+        new = copy.copy(self)
+        object.__setattr__(new, "tags", merged)
+        return new
 
     def with_partition_tag(self) -> RunRequest:
         """A copy carrying the ``dagster/partition`` tag when the request has a partition."""

@@ -102,6 +102,7 @@ def build_runs(
     runs: list[DagsterRun] = []
     problems: list[str] = []
     seen: set[str] = set()
+    where = location_tags(location)  # the same for every run: built once
     for request in requests:
         if request.run_key is not None and request.run_key in seen:
             continue
@@ -114,7 +115,7 @@ def build_runs(
         if request.run_key is not None:
             seen.add(request.run_key)
         tags = {**request.tags, **system_tags, INSTIGATOR_TAG: origin_id}
-        tags.update(location_tags(location))
+        tags.update(where)
         if tick_id is not None:
             tags[TICK_ID_TAG] = str(tick_id)
         if request.run_key is not None:
@@ -161,6 +162,26 @@ def drop_used_keys(instance: Any, origin_id: str, runs: list[DagsterRun]):
         return runs, {}
     used = instance.runs.find_run_ids_for_keys(origin_id, keys)
     return [r for r in runs if r.run_key is None or r.run_key not in used], dict(used)
+
+
+def drop_used_requests(
+    instance: Any, origin_id: str, requests: Sequence[RunRequestData]
+) -> tuple[list[RunRequestData], dict[str, str]]:
+    """Split requests into those whose run key has no run yet and {used key: run id}.
+
+    One look-up for all keys. Requests without a key are kept, and so are those naming no
+    job, so that ``build_runs`` still reports them. Dropping used keys before building runs
+    spares a tick that repeats known keys from making a run per request only to throw it
+    away. As with ``drop_used_keys``, the UNIQUE index in ``write_tick`` is the guarantee.
+    """
+    keys = [r.run_key for r in requests if r.run_key is not None]
+    if not keys:
+        return list(requests), {}
+    used = dict(instance.runs.find_run_ids_for_keys(origin_id, keys))
+    if not used:
+        return list(requests), used
+    kept = [r for r in requests if r.run_key is None or r.run_key not in used or not r.job_name]
+    return kept, used
 
 
 def find_unsubmitted(instance: Any, origin_ids: Iterable[str]) -> list[DagsterRun]:

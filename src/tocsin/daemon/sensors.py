@@ -34,7 +34,7 @@ from tocsin.daemon.common import (
     TickOutcome,
     TickReport,
     build_runs,
-    drop_used_keys,
+    drop_used_requests,
     fresh_state,
     instigator_id,
     instigators_of,
@@ -58,7 +58,7 @@ from tocsin.model.errors_info import SerializableErrorInfo
 from tocsin.model.tags import SENSOR_NAME_TAG
 from tocsin.model.ticks import InstigatorState, InstigatorType, Tick, TickStatus
 from tocsin.workspace.location import CodeLocation
-from tocsin.workspace.messages import SENSOR, Evaluation, InstigatorInfo
+from tocsin.workspace.messages import SENSOR, Evaluation, InstigatorInfo, RunRequestData
 
 EMPTY_RESULT = "Sensor function returned an empty result"
 
@@ -192,8 +192,12 @@ class SensorLoop:
         note = failed_runs_note(self.instance, state, policy.pause_after_failures)
         if note is not None:
             return self._record_paused(state, tick, evaluation, note, now)
+        requests: Sequence[RunRequestData] = evaluation.run_requests
+        used: dict[str, str] = {}
+        if evaluation.error is None:
+            requests, used = drop_used_requests(self.instance, state.origin_id, requests)
         runs, problems = build_runs(
-            evaluation.run_requests,
+            requests,
             origin_id=state.origin_id,
             location=location,
             tick_id=tick.tick_id,
@@ -207,7 +211,6 @@ class SensorLoop:
             return self._record_failure(
                 info, state, tick, evaluation, reaction_error, now, policy, cursor_survives=True
             )
-        runs, used = drop_used_keys(self.instance, state.origin_id, runs)
         plan = plan_overlap(self.instance, policy.overlap, state.origin_id, runs)
         runs = plan.runs
         reacted = _reacted_run_ids(evaluation)

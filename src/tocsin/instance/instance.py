@@ -650,26 +650,31 @@ class DagsterInstance:
         """
         if not run_ids:
             return []
-        runs = self.get_runs(RunsFilter(run_ids=list(run_ids)))
-        waiting = [r for r in runs if r.status == DagsterRunStatus.NOT_STARTED]
+        # Only the job name and status are needed: no run body is read or rebuilt.
+        unique = list(dict.fromkeys(run_ids))
+        statuses = self.runs.get_run_statuses(unique)
+        waiting = {
+            run_id: statuses[run_id][0]
+            for run_id in unique
+            if run_id in statuses and statuses[run_id][1] == DagsterRunStatus.NOT_STARTED
+        }
         pid = os.getpid()
         entries = [
             EventLogEntry(
-                run_id=r.run_id,
-                job_name=r.job_name,
+                run_id=run_id,
+                job_name=job_name,
                 user_message="",
                 dagster_event=DagsterEvent(
                     event_type_value=DagsterEventType.RUN_ENQUEUED.value,
-                    job_name=r.job_name,
-                    message=f"Run {r.run_id} was enqueued.",
+                    job_name=job_name,
+                    message=f"Run {run_id} was enqueued.",
                     pid=pid,
                 ),
             )
-            for r in waiting
+            for run_id, job_name in waiting.items()
         ]
         self.handle_new_events(entries)
-        enqueued = {r.run_id for r in waiting}
-        return [run_id for run_id in run_ids if run_id in enqueued]
+        return [run_id for run_id in run_ids if run_id in waiting]
 
     def launch_run(self, run_id: str, workspace: Any = None) -> DagsterRun:
         """Hand a run to the run launcher; return it as it now stands."""

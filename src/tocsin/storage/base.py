@@ -101,6 +101,14 @@ class RunStore(ABC):
     def get_runs_count(self, filters: RunsFilter | None = None) -> int:
         """How many runs match ``filters``."""
 
+    def get_run_statuses(self, run_ids: Sequence[str]) -> dict[str, tuple[str, DagsterRunStatus]]:
+        """``{run_id: (job name, status)}`` for those of ``run_ids`` that exist.
+
+        A store may answer this without reading whole runs; the default reads them.
+        """
+        runs = self.get_runs(RunsFilter(run_ids=list(run_ids))) if run_ids else []
+        return {run.run_id: (run.job_name, run.status) for run in runs}
+
     @abstractmethod
     def update_run_status(
         self,

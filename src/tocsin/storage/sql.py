@@ -20,6 +20,7 @@ from tocsin.errors import DagsterRunNotFoundError, NotFoundError, StorageError
 from tocsin.model.run import DagsterRun, DagsterRunStatus, RunRecord, RunsFilter
 from tocsin.model.tags import RUN_KEY_TAG
 from tocsin.model.ticks import InstigatorState, InstigatorStatus, InstigatorType, Tick, TickStatus
+from tocsin.storage import bulk
 from tocsin.storage import schema as t
 from tocsin.storage.base import (
     DaemonHeartbeat,
@@ -178,11 +179,7 @@ class SqlStorage(SqlEventLog, RunStore, PartitionStore, TickStore, LeaseStore, M
         )
 
     def _insert_tags(self, conn: sa.Connection, runs: Iterable[DagsterRun]) -> None:
-        rows = [
-            {"run_id": r.run_id, "key": k, "value": str(v)} for r in runs for k, v in r.tags.items()
-        ]
-        if rows:
-            conn.execute(sa.insert(t.run_tags), rows)
+        bulk.executemany(conn, t.run_tags, bulk.TAG_COLUMNS, bulk.tag_values(runs))
 
     def add_run(self, run: DagsterRun) -> DagsterRun:
         with self._write() as conn:
@@ -242,10 +239,7 @@ class SqlStorage(SqlEventLog, RunStore, PartitionStore, TickStore, LeaseStore, M
             elif ident not in holders:
                 holders[ident] = run.run_id
                 candidates.append(run)
-        now = _utcnow()
-        rows = [self._run_row(run, now) for run in candidates]
-        found = self.insert_ignore(conn, t.runs, rows, [t.runs.c.run_id])
-        inserted = {row.run_id for row in found}  # type: ignore[union-attr]
+        inserted = self._insert_run_rows(conn, candidates)
         made = [run for run in candidates if run.run_id in inserted]
         if len(made) < len(candidates):
             # Another writer inserted some keys after we looked: ask again who holds them.
@@ -258,6 +252,37 @@ class SqlStorage(SqlEventLog, RunStore, PartitionStore, TickStore, LeaseStore, M
             if ident is not None and run.run_id not in inserted
         }
         return made, skipped
+
+    def _insert_run_rows(self, conn: sa.Connection, runs: Sequence[DagsterRun]) -> set[str]:
+        """Insert the runs, skipping any whose key or id is taken; the ids that went in.
+
+        One prepared INSERT ... ON CONFLICT DO NOTHING over every row. When the driver's count
+        says some rows were skipped (another writer took a key since ``_existing_keys``), one
+        indexed look-up by run id tells which.
+        """
+        if not runs:
+            return set()
+        now = _utcnow()
+        rows = bulk.run_values(conn.dialect, runs, now)
+        count = bulk.insert_ignore_many(conn, t.runs, bulk.RUN_COLUMNS, rows)
+        if count == -1:  # a driver this module cannot address: SQLAlchemy's RETURNING path
+            dicts = [self._run_row(run, now) for run in runs]
+            found = self.insert_ignore(conn, t.runs, dicts, [t.runs.c.run_id])
+            return {row.run_id for row in found}  # type: ignore[union-attr]
+        ids = [run.run_id for run in runs]
+        if count == len(runs):
+            return set(ids)
+        return self._stored_run_ids(conn, runs)
+
+    def _stored_run_ids(self, conn: sa.Connection, runs: Sequence[DagsterRun]) -> set[str]:
+        """The ids among ``runs`` stored as these very runs (same id and same key)."""
+        c = t.runs.c
+        wanted = {run.run_id: run.run_key for run in runs}
+        found: set[str] = set()
+        for chunk in _chunks(list(wanted), self._max_params - 10):
+            query = sa.select(c.run_id, c.run_key).where(c.run_id.in_(chunk))
+            found.update(r.run_id for r in conn.execute(query) if r.run_key == wanted[r.run_id])
+        return found
 
     def get_run_by_id(self, run_id: str) -> DagsterRun | None:
         with self._read() as conn:
@@ -333,6 +358,16 @@ class SqlStorage(SqlEventLog, RunStore, PartitionStore, TickStore, LeaseStore, M
             )
             for row in rows
         ]
+
+    def get_run_statuses(self, run_ids: Sequence[str]) -> dict[str, tuple[str, DagsterRunStatus]]:
+        c = t.runs.c
+        found: dict[str, tuple[str, DagsterRunStatus]] = {}
+        with self._read() as conn:
+            for chunk in _chunks(list(dict.fromkeys(run_ids)), self._max_params - 10):
+                query = sa.select(c.run_id, c.job_name, c.status).where(c.run_id.in_(chunk))
+                for row in conn.execute(query):
+                    found[row.run_id] = (row.job_name, DagsterRunStatus(row.status))
+        return found
 
     def get_runs_count(self, filters: RunsFilter | None = None) -> int:
         query = self._filtered(sa.select(sa.func.count()).select_from(t.runs), filters)

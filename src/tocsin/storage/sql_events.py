@@ -14,14 +14,27 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tocsin.errors import StorageError
 from tocsin.model.asset_key import AssetKey
 from tocsin.model.events import DagsterEventType, EventLogEntry, EventLogRecord, EventRecordsFilter
+from tocsin.storage import bulk
 from tocsin.storage import schema as t
 from tocsin.storage.base import EventLog, RunStatusChange
 
 _MATERIALIZATION = DagsterEventType.ASSET_MATERIALIZATION.value
 _OBSERVATION = DagsterEventType.ASSET_OBSERVATION.value
 _INSERT_EVENTS = sa.insert(t.event_logs).returning(t.event_logs.c.id)
+# Bound parameters in one ``IN (...)`` list: under both SQLite's and PostgreSQL's limits.
+_IN_CHUNK = 20000
+_EVENT_COLUMNS = (
+    "run_id",
+    "event_type",
+    "event",
+    "timestamp",
+    "step_key",
+    "asset_key",
+    "partition",
+)
 _INSERT_EVENTS_ORDERED = sa.insert(t.event_logs).returning(
     t.event_logs.c.id, sort_by_parameter_order=True
 )
@@ -46,38 +59,39 @@ def _entry(row: Any) -> EventLogEntry:
 
 
 def _apply_run_changes(conn: sa.Connection, changes: Sequence[RunStatusChange]) -> None:
-    """Apply status changes with one executemany per shape (status only, +start, +end)."""
+    """Apply status changes with one ``UPDATE ... WHERE run_id IN (...)`` per distinct change.
+
+    Several changes to one run fold into what applying them in order leaves: the last status,
+    the last start time and the last end time given. Runs left with the same values (a batch
+    of RUN_ENQUEUED events, say) then share one statement.
+    """
     now = datetime.now(UTC)
-    groups: dict[tuple[bool, bool], list[dict[str, Any]]] = {}
+    final: dict[str, tuple[str, float | None, float | None]] = {}
     for change in changes:
-        shape = (change.start_time is not None, change.end_time is not None)
-        params: dict[str, Any] = {
-            "b_run_id": change.run_id,
-            "b_status": change.status.value,
-            "b_now": now,
-        }
-        if shape[0]:
-            params["b_start"] = change.start_time
-        if shape[1]:
-            params["b_end"] = change.end_time
-        groups.setdefault(shape, []).append(params)
-    for (has_start, has_end), params_list in groups.items():
-        values: dict[str, Any] = {
-            "status": sa.bindparam("b_status"),
-            "update_timestamp": sa.bindparam("b_now"),
-        }
-        if has_start:
-            values["start_time"] = sa.bindparam("b_start")
-        if has_end:
-            values["end_time"] = sa.bindparam("b_end")
-        statement = (
-            sa.update(t.runs).where(t.runs.c.run_id == sa.bindparam("b_run_id")).values(values)
+        _, start, end = final.get(change.run_id, (None, None, None))
+        final[change.run_id] = (
+            change.status.value,
+            start if change.start_time is None else change.start_time,
+            end if change.end_time is None else change.end_time,
         )
-        result = conn.execute(statement, params_list)
-        if result.rowcount is not None and 0 <= result.rowcount < len(params_list):
-            logging.getLogger("tocsin").debug(
-                "events for %d unknown runs", len(params_list) - result.rowcount
-            )
+    groups: dict[tuple[str, float | None, float | None], list[str]] = {}
+    for run_id, change_values in final.items():
+        groups.setdefault(change_values, []).append(run_id)
+    c = t.runs.c
+    unknown = 0
+    for (status, start, end), run_ids in groups.items():
+        values: dict[str, Any] = {"status": status, "update_timestamp": now}
+        if start is not None:
+            values["start_time"] = start
+        if end is not None:
+            values["end_time"] = end
+        for first in range(0, len(run_ids), _IN_CHUNK):
+            chunk = run_ids[first : first + _IN_CHUNK]
+            result = conn.execute(sa.update(t.runs).where(c.run_id.in_(chunk)).values(values))
+            if result.rowcount is not None and 0 <= result.rowcount < len(chunk):
+                unknown += len(chunk) - result.rowcount
+    if unknown:
+        logging.getLogger("tocsin").debug("events for %d unknown runs", unknown)
 
 
 def _record_conditions(f: EventRecordsFilter) -> list[sa.ColumnElement[bool]]:
@@ -133,11 +147,32 @@ class SqlEventLog(EventLog):
     def _insert_events(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
         """Insert with one multi-row INSERT ... RETURNING per page; the ids in row order."""
         if self.dialect == "sqlite":
-            # SQLite gives the rows of one INSERT increasing rowids in VALUES order (pages run
-            # in order, under the write lock) but lists RETURNING rows in no promised order,
-            # and SQLAlchemy would then insert row by row: sorting restores the row order.
-            return sorted(conn.execute(_INSERT_EVENTS, rows).scalars())
+            return self._insert_events_sqlite(conn, rows)
         return list(conn.execute(_INSERT_EVENTS_ORDERED, rows).scalars())
+
+    def _insert_events_sqlite(
+        self, conn: sa.Connection, rows: Sequence[dict[str, Any]]
+    ) -> list[int]:
+        """One prepared INSERT over all rows, then their ids in one indexed read.
+
+        The transaction holds SQLite's write lock (``BEGIN IMMEDIATE``), so no other writer
+        can add events meanwhile, and SQLite numbers the rows of each INSERT in order: the ids
+        above the largest one before the insert are exactly these rows', in row order.
+        """
+        sql = bulk.insert_sql(conn.dialect, t.event_logs, _EVENT_COLUMNS)
+        if sql is None or len(rows) == 1:
+            # SQLite lists RETURNING rows in no promised order: sorting restores row order.
+            return sorted(conn.execute(_INSERT_EVENTS, list(rows)).scalars())
+        c = t.event_logs.c
+        before = conn.execute(sa.select(sa.func.max(c.id))).scalar() or 0
+        bulk.executemany_sql(conn, sql, (tuple(row[k] for k in _EVENT_COLUMNS) for row in rows))
+        ids = list(conn.execute(sa.select(c.id).where(c.id > before).order_by(c.id)).scalars())
+        if len(ids) != len(rows):
+            raise StorageError(
+                f"Stored {len(rows)} events but found {len(ids)} new event ids; another "
+                "writer changed the event log inside this transaction."
+            )
+        return ids
 
     def _index_assets(
         self, conn: sa.Connection, rows: Sequence[dict[str, Any]], ids: Sequence[int]

@@ -113,3 +113,13 @@ def test_dynamic_partitions_requests():
         AddDynamicPartitionsRequest("files", [1])
     with pytest.raises(ParameterCheckError):
         AddDynamicPartitionsRequest(5, ["a"])
+
+
+def test_with_tags_merges_checked_tags_and_keeps_the_rest():
+    request = RunRequest("k", run_config={"ops": {}}, tags={"a": "1"}, job_name="j")
+    tagged = request.with_tags({"b": 2, "a": "x"})
+    assert tagged.tags == {"a": "x", "b": "2"}
+    assert (tagged.run_key, tagged.run_config, tagged.job_name) == ("k", {"ops": {}}, "j")
+    assert request.tags == {"a": "1"}
+    with pytest.raises(CheckError, match="Key in Mapping"):
+        request.with_tags({1: "x"})
