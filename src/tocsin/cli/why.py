@@ -199,6 +199,7 @@ def waiting_runs(instance: Any, origin: str, kind: str) -> list[dict[str, Any]]:
     """Its runs held by the overlap policy or queued behind a limit, and what holds each."""
     from tocsin.daemon.overlap import busy_runs
     from tocsin.daemon.run_queue import HELD_BY_TAG
+    from tocsin.daemon.why import CONCURRENCY_LIMIT, OVERLAP
     from tocsin.model.run import DagsterRunStatus
 
     active, held = busy_runs(instance, origin)
@@ -206,7 +207,7 @@ def waiting_runs(instance: Any, origin: str, kind: str) -> list[dict[str, Any]]:
     for run in reversed(active):
         if run.status == DagsterRunStatus.QUEUED:
             reason = run.tags.get(HELD_BY_TAG) or "waiting for the queue daemon"
-            rows.append(_row(run, "concurrency_limit", f"queued: {reason}"))
+            rows.append(_row(run, CONCURRENCY_LIMIT, f"queued: {reason}"))
     running = [r for r in active if r.status != DagsterRunStatus.QUEUED]
     blocker = (running or active)[-1] if active else None
     for run in held:
@@ -216,7 +217,7 @@ def waiting_runs(instance: Any, origin: str, kind: str) -> list[dict[str, Any]]:
                 f"overlap policy: waits until run {blocker.run_id} "
                 f"({blocker.status.value}) of this {kind} finishes"
             )
-        rows.append(_row(run, "overlap", detail))
+        rows.append(_row(run, OVERLAP, detail))
     return rows
 
 
