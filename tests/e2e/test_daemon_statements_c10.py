@@ -247,6 +247,8 @@ SCHEDULES = (
 )
 # Tags the daemon adds that are tocsin's own (where a run's code is), not the reference's.
 TOCSIN_TAGS = {"tocsin/instigator", "tocsin/code_location", ".tocsin/code_origin"}
+# Added only to a run the queue holds: the limit that holds it.
+OPTIONAL_TOCSIN_TAGS = {".tocsin/held_by"}
 
 
 def as_run(request: Any, job_name: str, daemon_tags: dict[str, str]) -> dict[str, Any]:
@@ -273,7 +275,11 @@ def of_run(run: Any) -> dict[str, Any]:
         "run_config": run.run_config,
         "job_name": run.job_name,
         "partition_key": run.partition_key,
-        "tags": {k: v for k, v in run.tags.items() if k not in TOCSIN_TAGS},
+        "tags": {
+            k: v
+            for k, v in run.tags.items()
+            if k not in TOCSIN_TAGS and k not in OPTIONAL_TOCSIN_TAGS
+        },
     }
 
 

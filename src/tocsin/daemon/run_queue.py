@@ -9,8 +9,9 @@ CANCELING; -1 means no limit) and, for each ``tag_concurrency_limits`` entry
 ``{applyLimitPerUniqueValue: true}``). A run held back by a tag limit does not hold back the
 runs behind it.
 
-Each run a pass leaves QUEUED because of a limit carries, in its ``tocsin/held_by`` tag, the
-limit that holds it (``hold_reason``; rewritten only when it changes), so ``tocsin sensor why``
+Each run a pass leaves QUEUED because of a limit carries, in its ``.tocsin/held_by`` tag, the
+limit that holds it (``hold_reason``; rewritten only when it changes; a hidden tag, so
+the tags users gave the run read as in the reference), so ``tocsin sensor why``
 / ``tocsin schedule why`` and the web UI's queue page can say so from storage alone.
 
 Two daemons never launch the same run: a pass holds the ``run_queue`` lease (so the counts it
@@ -38,7 +39,7 @@ from tocsin.model.tags import PRIORITY_TAG
 
 IN_PROGRESS = (DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING)
 QUEUE_LEASE = "run_queue"
-HELD_BY_TAG = "tocsin/held_by"
+HELD_BY_TAG = ".tocsin/held_by"  # hidden: the run's own tags stay the reference's
 PER_VALUE = "applyLimitPerUniqueValue"
 
 
