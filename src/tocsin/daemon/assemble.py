@@ -3,6 +3,9 @@
 A daemon on an instance with a lease store registers itself (``daemon/presence.py``). On
 PostgreSQL several daemons share the instance and claim instigators and ticks through leases
 (``daemon/leases.py``); on SQLite one daemon holds the instance and ticks everything.
+
+Runs are launched by ``launcher``, else by the instance's ``run_launcher`` when that plugin
+is a ``tocsin.launchers.base.RunLauncher``, else one process per run (``SubprocessLauncher``).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from tocsin.daemon.leases import NO_CLAIMS, InstigatorClaims
+from tocsin.daemon.leases import NO_CLAIMS, ExclusiveLoop, InstigatorClaims
 from tocsin.daemon.monitoring import RunMonitorLoop
 from tocsin.daemon.presence import DaemonPresence, is_sqlite, lease_setting
 from tocsin.daemon.retention import RetentionLoop
@@ -50,6 +53,10 @@ def build_daemon(
             is wrong.
     """
     presence, claims = daemon_presence(instance, daemon_id)
+    configured = getattr(instance, "run_launcher", None)
+    if launcher is None and isinstance(configured, RunLauncher):
+        # A run_launcher plugin written against the daemon's launcher interface.
+        launcher = configured
     if launcher is None:
         from tocsin.launchers.subprocess import SubprocessLauncher
 
@@ -78,6 +85,11 @@ def build_daemon(
         loops["QUEUED_RUN_COORDINATOR"] = RunQueueLoop(instance, launcher, owner=owner)
     loops["MONITORING"] = RunMonitorLoop(instance, launcher)
     loops["RETENTION"] = RetentionLoop(instance)
+    if claims.shared:
+        for name in ("MONITORING", "RETENTION"):
+            loops[name] = ExclusiveLoop(
+                loops[name], name, claims.leases, claims.daemon_id, claims.lease, clock=utc_now
+            )
     return DaemonRunner(
         instance,
         loops,

@@ -192,3 +192,37 @@ def submit_leftovers(
                 coordinator.submit(runs)
                 submitted.extend(r.run_id for r in runs)
     return submitted
+
+
+class ExclusiveLoop:
+    """Runs ``loop`` only in the daemon holding the lease ``loop/<name>`` (sticky: the heartbeat
+    renews it), so instance-wide chores (run monitoring, tick retention) are done by one daemon
+    at a time; when it dies another takes the lease after it expires."""
+
+    def __init__(
+        self,
+        loop: Any,
+        name: str,
+        leases: Any,
+        owner: str,
+        lease: timedelta = DEFAULT_LEASE,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ):
+        self.loop = loop
+        self.lease_name = f"loop/{name}"
+        self.leases = leases
+        self.owner = owner
+        self.lease = lease
+        self.clock = clock
+
+    def tick(self, now: datetime) -> Any:
+        from tocsin.daemon.common import TickReport
+
+        at = now if self.clock is None else self.clock()
+        if not self.leases.claim_lease(self.lease_name, self.owner, self.lease, at):
+            return TickReport(now=now)
+        return self.loop.tick(now)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.loop, name)

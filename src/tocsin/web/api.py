@@ -429,6 +429,14 @@ async def heartbeats(request: Request) -> JSONResponse:
     return ok({"items": items})
 
 
+async def daemons(request: Request) -> JSONResponse:
+    """The live daemons: id, host, pid, loops' heartbeats and what each holds."""
+    from tocsin.daemon.presence import read_daemons
+
+    found = read_daemons(service_of(request).instance, utcnow())
+    return ok({"items": [info.to_dict() for info in found]})
+
+
 async def openapi(request: Request) -> JSONResponse:
     from tocsin.web.openapi import document
 
@@ -534,6 +542,7 @@ ENDPOINTS: list[Endpoint] = [
     ),
     Endpoint("GET", "/events/{storage_id:id}", get_event, "A pushed event by storage id"),
     Endpoint("GET", "/daemon/heartbeats", heartbeats, "Daemon heartbeats"),
+    Endpoint("GET", "/daemon/daemons", daemons, "Live daemons and what they hold"),
 ]
 
 

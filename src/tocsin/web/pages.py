@@ -320,7 +320,10 @@ async def daemon_page(request: Request) -> Response:
         {"type": kind, "beat": beat, "age": (now - beat.timestamp).total_seconds()}
         for kind, beat in sorted(beats.items())
     ]
-    return render(request, "daemon.html", rows=rows)
+    from tocsin.daemon.presence import read_daemons
+
+    daemons = read_daemons(service_of(request).instance, now)
+    return render(request, "daemon.html", rows=rows, daemons=daemons, now=now)
 
 
 async def login(request: Request) -> Response:

@@ -241,3 +241,26 @@ def test_a_daemon_that_lost_its_hold_notices(storage):
         assert presence.lost
     finally:
         presence.close()
+
+
+def test_an_exclusive_loop_runs_in_one_daemon_until_its_lease_expires(storage):
+    from tocsin.daemon.leases import ExclusiveLoop
+
+    passes: list[str] = []
+
+    class Chore:
+        def __init__(self, name: str):
+            self.name = name
+
+        def tick(self, now):
+            passes.append(self.name)
+            return None
+
+    a = ExclusiveLoop(Chore("a"), "RETENTION", storage, "a", LEASE)
+    b = ExclusiveLoop(Chore("b"), "RETENTION", storage, "b", LEASE)
+    for second in (0, 5, 10):
+        a.tick(at(second))
+        b.tick(at(second))
+    assert passes == ["a", "a", "a"]  # a's own passes keep its lease
+    b.tick(at(26))  # a stopped passing at 10: its lease ran out at 25
+    assert passes[-1] == "b" and a.name == "a"
