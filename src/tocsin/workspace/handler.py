@@ -27,16 +27,16 @@ from tocsin.workspace.messages import (
 class LocationHandler:
     """Holds one location's definitions and answers requests against them.
 
+    An instance ref sent with a request is opened only when the evaluation reads
+    ``context.instance`` (most sensors never do, and opening it loads the storage layer); once
+    opened, it is kept for later requests with the same ref.
+
     Args:
         load: returns the definitions object; called again by ``reload``.
-        instance_opener: opens the instance for an instance ref (None: no instance).
     """
 
-    def __init__(
-        self, load: Callable[[], Any], instance_opener: Callable[[Any], Any] | None = None
-    ):
+    def __init__(self, load: Callable[[], Any]):
         self._load = load
-        self._open_instance = instance_opener or _open_instance
         self._instances: dict[str, Any] = {}
         self.defs: Any = None
         self.load_error: SerializableErrorInfo | None = None
@@ -79,7 +79,7 @@ class LocationHandler:
         sensor_def = self.defs.get_sensor_def(name)
         context = call_with_supported(
             build_sensor_context,
-            instance=self._instance(instance_ref),
+            **self._instance_args(instance_ref),
             cursor=cursor,
             last_tick_completion_time=None
             if last_tick_time is None
@@ -89,6 +89,7 @@ class LocationHandler:
             definitions=self.defs,
         )
         result = evaluate_sensor(sensor_def, context, wrap_errors=True)
+        self._keep_opened(instance_ref, context)
         return evaluation_from_result(result, default_job=_single_job(sensor_def))
 
     def evaluate_schedule(
@@ -100,20 +101,31 @@ class LocationHandler:
         schedule_def = self.defs.get_schedule_def(name)
         context = call_with_supported(
             build_schedule_context,
-            instance=self._instance(instance_ref),
+            **self._instance_args(instance_ref),
             scheduled_execution_time=scheduled_time,
             definitions=self.defs,
         )
         result = evaluate_schedule(schedule_def, context, wrap_errors=True)
+        self._keep_opened(instance_ref, context)
         return evaluation_from_result(result, default_job=_single_job(schedule_def))
 
-    def _instance(self, ref: Any) -> Any:
+    def _instance_args(self, ref: Any) -> dict[str, Any]:
+        """``instance`` / ``instance_ref`` for a context: the open instance when there is one,
+        else the ref alone, which the context opens on first use."""
         if ref is None or hasattr(ref, "get_run_by_id"):
-            return ref  # nothing, or an instance already open in this process
-        key = repr(ref)
-        if key not in self._instances:
-            self._instances[key] = self._open_instance(ref)
-        return self._instances[key]
+            return {"instance": ref}  # nothing, or an instance already open in this process
+        opened = self._instances.get(repr(ref))
+        return (
+            {"instance_ref": ref} if opened is None else {"instance": opened, "instance_ref": ref}
+        )
+
+    def _keep_opened(self, ref: Any, context: Any) -> None:
+        """Keep the instance an evaluation opened from ``ref``, for the next requests."""
+        if ref is None or hasattr(ref, "get_run_by_id"):
+            return
+        opened = getattr(context, "_instance", None)
+        if opened is not None:
+            self._instances.setdefault(repr(ref), opened)
 
     def close(self) -> None:
         for instance in self._instances.values():
@@ -131,12 +143,6 @@ def call_with_supported(fn: Callable[..., Any], **kwargs: Any) -> Any:
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return fn(**kwargs)
     return fn(**{k: v for k, v in kwargs.items() if k in params})
-
-
-def _open_instance(ref: Any) -> Any:
-    from tocsin.instance.instance import DagsterInstance
-
-    return DagsterInstance.from_ref(ref)
 
 
 # -- definitions -> plain data ---------------------------------------------------------------
