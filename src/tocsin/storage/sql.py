@@ -567,6 +567,7 @@ class SqlStorage(SqlEventLog, RunStore, PartitionStore, TickStore, LeaseStore, M
             self._checkpoint("tick")
             state = self._state_for_tick(conn, tick, cursor, state)
             if state is not None:
+                state = self._keep_stop(conn, state)
                 self._write_state(conn, state)
             self._checkpoint("state")
         return made
@@ -599,6 +600,27 @@ class SqlStorage(SqlEventLog, RunStore, PartitionStore, TickStore, LeaseStore, M
             last_tick_status=tick.status,
             last_run_key=last_key,
         )
+
+    def _keep_stop(self, conn: sa.Connection, state: InstigatorState) -> InstigatorState:
+        """A tick never undoes a stop made while it was evaluated.
+
+        The daemon read ``state`` before the evaluation; if someone stopped the instigator since
+        (web UI, CLI), the stored STOPPED stays, with its ``status_changed_at``.
+        """
+        if state.status == InstigatorStatus.STOPPED:
+            return state
+        c = t.instigators.c
+        query = sa.select(c.status, c.body).where(c.origin_id == state.origin_id)
+        if self.dialect == "postgresql":
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None or row.status != InstigatorStatus.STOPPED.value:
+            return state
+        extra = dict(state.extra)
+        stopped_at = (row.body.get("extra") or {}).get("status_changed_at")
+        if stopped_at is not None:
+            extra["status_changed_at"] = stopped_at
+        return replace(state, status=InstigatorStatus.STOPPED, extra=extra)
 
     def get_tick(self, tick_id: int) -> Tick:
         with self._read() as conn:
