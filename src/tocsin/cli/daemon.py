@@ -28,10 +28,11 @@ def daemon_cli() -> None:
 def _start(
     spec_list: list[Any], instance: Any, interval: float, verbose: bool, now: datetime | None = None
 ) -> Any:
-    from tocsin.daemon.assemble import build_daemon
+    from tocsin.daemon.assemble import build_daemon, location_workers
     from tocsin.workspace.location import WorkerLocation
 
-    locations = [WorkerLocation(spec) for spec in spec_list]
+    workers = location_workers(instance)
+    locations = [WorkerLocation(spec, workers=workers) for spec in spec_list]
 
     def on_report(name: str, report: Any) -> None:
         if not verbose:

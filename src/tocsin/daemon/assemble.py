@@ -23,6 +23,7 @@ from tocsin.daemon.runner import DaemonRunner, utc_now
 from tocsin.daemon.schedules import ScheduleLoop
 from tocsin.daemon.sensors import SensorLoop
 from tocsin.launchers.base import ImmediateCoordinator, RunLauncher
+from tocsin.workspace.pool import workers_per_location
 
 
 def sensor_settings(instance: Any) -> dict[str, Any]:
@@ -32,6 +33,16 @@ def sensor_settings(instance: Any) -> dict[str, Any]:
         return dict((settings("sensors") if settings else None) or {})
     except Exception:  # an instance without settings support: defaults apply
         return {}
+
+
+def location_workers(instance: Any) -> int:
+    """How many user-code workers each code location may run at once: tocsin.yaml
+    ``sensors: {workers_per_location: N}`` (default 2).
+
+    Raises:
+        ConfigError: the setting is not a whole number of at least 1.
+    """
+    return workers_per_location(sensor_settings(instance).get("workers_per_location"))
 
 
 def build_daemon(
@@ -62,6 +73,7 @@ def build_daemon(
 
         launcher = SubprocessLauncher(instance)
     settings = sensor_settings(instance)
+    location_workers(instance)  # a wrong setting stops the daemon before it starts
     timeout = settings.get("evaluation_timeout_seconds")
     queued = is_queued_coordinator(getattr(instance, "run_coordinator", None))
     coordinator = (

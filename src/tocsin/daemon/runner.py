@@ -1,10 +1,14 @@
 """The daemon runner: owns the clock, the sleeps, signals and heartbeats.
 
-It calls each loop's ``tick(now)`` once per iteration (``interval`` apart). A loop pass that
-raises is recorded (logged, and on the heartbeat as an error) and the runner carries on: this
-is the one ``except Exception`` of the daemon. SIGTERM/SIGINT let the in-flight pass finish
-(every tick is committed in one transaction, so stopping between passes loses nothing); a
-second signal abandons it, which is equally safe: an uncommitted tick simply never happened.
+``run_once`` calls each loop's ``tick(now)`` once, one loop after the other. ``run`` gives
+each loop a thread of its own that passes ``interval`` apart, so a slow pass of one loop (the
+run queue, monitoring) never delays the sensors; a loop that can tick in the background
+(``ticks_in_background``, the sensor loop) is called with ``tick(now, wait=False)`` and
+does not wait for slow evaluations either. A loop pass that raises is recorded (logged, and
+on the heartbeat as an error) and the runner carries on: this is the one ``except
+Exception`` of the daemon. SIGTERM/SIGINT let the passes and ticks in flight finish (every
+tick is committed in one transaction, so stopping between ticks loses nothing); a second
+signal abandons them, which is equally safe: an uncommitted tick simply never happened.
 
 With a ``presence`` (``daemon/presence.py``) the runner registers the daemon before its first
 pass, records each loop's heartbeat on it and gives its leases back when closed; a daemon that
@@ -85,11 +89,16 @@ class DaemonRunner:
             reports[name] = self._pass(name, loop, now)
         return reports
 
-    def _pass(self, name: str, loop: Any, now: datetime) -> TickReport | None:
+    def _pass(
+        self, name: str, loop: Any, now: datetime, *, background: bool = False
+    ) -> TickReport | None:
         errors: Sequence[Any] = ()
         report = None
         try:
-            report = loop.tick(now)
+            if background and getattr(loop, "ticks_in_background", False):
+                report = loop.tick(now, wait=False)
+            else:
+                report = loop.tick(now)
         except Exception as exc:  # record the failed pass and carry on with the next
             info = serializable_error_info_from_exc(exc)
             self.failures.append((name, info))
@@ -131,12 +140,60 @@ class DaemonRunner:
             )
 
     def run(self) -> None:
-        """Pass after pass until ``stop()`` or a signal."""
+        """Pass after pass of every loop, each on its own thread, until ``stop()`` or a signal.
+
+        On stop it waits for the passes and the background ticks in flight; a second signal
+        (``KeyboardInterrupt``) abandons the ticks instead and is raised again.
+        """
         self.install_signal_handlers()
         self.start()
+        threads = [
+            threading.Thread(
+                target=self._loop_forever, args=(name, loop), name=f"tocsin-{name}", daemon=True
+            )
+            for name, loop in self.loops.items()
+        ]
+        try:
+            for thread in threads:
+                thread.start()
+            while not self.stop_requested.wait(max(self.interval, 0.1)):
+                self.check_hold()
+            for thread in threads:
+                thread.join()
+            self._drain()
+        except BaseException:  # a second signal, or another daemon took this one's instance
+            self.stop_requested.set()
+            for loop in self.loops.values():
+                abandon = getattr(loop, "abandon", None)
+                if abandon is not None:
+                    abandon()
+            raise
+
+    def _loop_forever(self, name: str, loop: Any) -> None:
         while not self.stop_requested.is_set():
-            self.run_once()
+            if getattr(self.presence, "lost", False):
+                return  # the main thread stops the daemon (check_hold)
+            try:
+                self._pass(name, loop, self.clock(), background=True)
+            except Exception:  # a failing report callback or heartbeat must not end the loop
+                log.exception("The %s loop could not finish a pass; it will try again.", name)
             self.stop_requested.wait(self.interval)
+
+    def _drain(self) -> None:
+        """Wait for the background ticks still in flight and report them."""
+        for name, loop in self.loops.items():
+            drain = getattr(loop, "drain", None)
+            if drain is None:
+                continue
+            try:
+                report = drain(self.clock())
+            except Exception as exc:  # one loop's failed tick must not stop the others draining
+                info = serializable_error_info_from_exc(exc)
+                self.failures.append((name, info))
+                log.error("A %s tick failed while stopping:\n%s", name, info)
+                continue
+            if self.on_report is not None and report.outcomes:
+                self.on_report(name, report)
 
     def stop(self) -> None:
         self.stop_requested.set()
@@ -148,7 +205,11 @@ class DaemonRunner:
         def handle(signum: int, frame: Any) -> None:
             if self.stop_requested.is_set():
                 raise KeyboardInterrupt  # second signal: abandon the in-flight pass
-            log.info("Stopping after the current pass (signal %s).", signum)
+            log.info(
+                "Stopping once the ticks in flight finish (signal %s); signal again to abandon "
+                "them.",
+                signum,
+            )
             self.stop_requested.set()
 
         signal.signal(signal.SIGTERM, handle)

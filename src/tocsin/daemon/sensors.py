@@ -14,6 +14,10 @@ With several daemons on one database (``claims``, see ``daemon/leases.py``) a pa
 the sensors this daemon holds, each under its tick lease, and gives a tick up when the
 sensor's state changed since it was read (another daemon ticked it).
 
+The long-running daemon does not wait for a pass's ticks (``tick(now, wait=False)``): each
+due sensor's tick runs on the loop's threads, one in flight per sensor, and later passes
+collect them, so a sensor that runs up to its time limit delays no other sensor.
+
 Settings read: ``max_workers`` (sensors evaluated in parallel, default 4),
 ``evaluation_timeout`` (seconds; a sensor's own ``evaluation_timeout`` wins; default 60) and
 ``policy_defaults`` (``overlap`` and ``pause_after_failures`` for sensors that set none; see
@@ -24,8 +28,8 @@ Every tick records what it did not turn into a run and why (``daemon/why.py``).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +46,7 @@ from tocsin.daemon.common import (
     state_after_tick,
 )
 from tocsin.daemon.crash import crash_point
+from tocsin.daemon.inflight import InFlight
 from tocsin.daemon.leases import NO_CLAIMS, submit_leftovers
 from tocsin.daemon.overlap import cancel_runs, plan_overlap, release_held, submittable
 from tocsin.daemon.pause import (
@@ -65,6 +70,9 @@ EMPTY_RESULT = "Sensor function returned an empty result"
 
 class SensorLoop:
     """Ticks the running sensors of some code locations.
+
+    ``tick(now, wait=False)`` leaves slow ticks running in the background (see the module
+    docstring); ``drain`` waits for them and ``abandon`` lets them end unrecorded.
 
     Args:
         instance: the instance that stores ticks, state and runs.
@@ -98,25 +106,67 @@ class SensorLoop:
             policy_defaults = read_policy_defaults(instance, "sensors")
         self.policy_defaults = dict(policy_defaults)
         self.claims = NO_CLAIMS if claims is None else claims
+        self.ticks_in_background = True
+        self._in_flight = InFlight(self.max_workers, "sensor")
+        self._abandoned = threading.Event()
 
-    def tick(self, now: datetime) -> TickReport:
+    def tick(self, now: datetime, *, wait: bool = True) -> TickReport:
+        """One pass: tick the due sensors and report what finished.
+
+        With ``wait`` (the default: ``tocsin daemon tick``, ``DaemonRunner.run_once``) the
+        pass waits for every tick it or an earlier pass started, so its report is complete.
+        Without it (the long-running daemon) the due sensors start on the loop's threads and
+        the pass returns at once; their outcomes are on the report of the pass that sees them
+        finished. A sensor whose tick is still in flight is not due.
+        """
         report = TickReport(now=now)
-        due = self._due_sensors(now, report)
-        self._submit_leftovers(report, now)
-        if self.max_workers == 1 or len(due) <= 1:
-            results = [self._tick_claimed(loc, info, state, now) for loc, info, state in due]
+        self._collect(report, wait=False)
+        busy = self._in_flight.busy()
+        due = [item for item in self._due_sensors(now, report) if item[2].origin_id not in busy]
+        self._submit_leftovers(report, now, busy)
+        if wait and (self.max_workers == 1 or len(due) <= 1):
+            for location, info, state in due:
+                self._add(report, self._tick_claimed(location, info, state, now))
         else:
-            with ThreadPoolExecutor(self.max_workers, thread_name_prefix="sensor") as pool:
-                futures = [
-                    pool.submit(self._tick_claimed, loc, info, state, now)
-                    for loc, info, state in due
-                ]
-                results = [f.result() for f in futures]
-        outcomes = [result for result in results if result is not None]
-        for outcome, submitted in outcomes:
-            report.outcomes.append(outcome)
-            report.submitted_run_ids.extend(submitted)
+            for location, info, state in due:
+                self._in_flight.start(
+                    state.origin_id, self._tick_claimed, location, info, state, now
+                )
+        if wait:
+            self._collect(report, wait=True)
         return report
+
+    def _collect(self, report: TickReport, *, wait: bool) -> None:
+        for result in self._in_flight.collect(wait=wait):
+            self._add(report, result)
+
+    @staticmethod
+    def _add(report: TickReport, result: tuple[TickOutcome, list[str]] | None) -> None:
+        if result is None:  # abandoned at shutdown: nothing was recorded
+            return
+        outcome, submitted = result
+        report.outcomes.append(outcome)
+        report.submitted_run_ids.extend(submitted)
+
+    def in_flight(self) -> set[str]:
+        """The origin ids of the sensors whose tick is still running."""
+        return self._in_flight.running()
+
+    def drain(self, now: datetime) -> TickReport:
+        """Wait for the ticks in flight (at shutdown) and report them."""
+        report = TickReport(now=now)
+        self._collect(report, wait=True)
+        self._in_flight.shutdown()
+        return report
+
+    def abandon(self) -> None:
+        """Let ticks still in flight end without recording anything (a second stop signal).
+
+        A tick that is not committed never happened: the sensor is evaluated again by the
+        next daemon, from the cursor it had.
+        """
+        self._abandoned.set()
+        self._in_flight.cancel_pending()
 
     # -- choosing what to tick -------------------------------------------------------------
 
@@ -140,11 +190,14 @@ class SensorLoop:
             item for item in running if _is_due(item[1], item[2], now) or _is_woken(item[2], woken)
         ]
 
-    def _submit_leftovers(self, report: TickReport, now: datetime) -> None:
+    def _submit_leftovers(self, report: TickReport, now: datetime, busy: set[str]) -> None:
+        # A sensor in flight may be between its commit and its submit: its runs are not
+        # leftovers, and submitting (or releasing) them here too could launch them twice.
+        idle = [origin for origin in self._known_ids if origin not in busy]
         report.submitted_run_ids.extend(
-            submit_leftovers(self.instance, self.coordinator, self.claims, self._known_ids, now)
+            submit_leftovers(self.instance, self.coordinator, self.claims, idle, now)
         )
-        released = release_held(self.instance, self.coordinator, self._known_ids)
+        released = release_held(self.instance, self.coordinator, idle)
         report.submitted_run_ids.extend(released)
 
     # -- one sensor ------------------------------------------------------------------------
@@ -165,7 +218,9 @@ class SensorLoop:
 
     def _tick_one(
         self, location: CodeLocation, info: InstigatorInfo, state: InstigatorState, now: datetime
-    ) -> tuple[TickOutcome, list[str]]:
+    ) -> tuple[TickOutcome, list[str]] | None:
+        if self._abandoned.is_set():
+            return None
         ticks = self.instance.ticks
         tick = ticks.create_tick(
             Tick(
@@ -184,6 +239,8 @@ class SensorLoop:
             instance_ref=instance_ref_for(self.instance, location),
             timeout=info.evaluation_timeout_seconds or self.evaluation_timeout,
         )
+        if self._abandoned.is_set():
+            return None
         return self._record(location, info, state, tick, evaluation, now)
 
     def _record(self, location, info, state, tick: Tick, evaluation: Evaluation, now: datetime):

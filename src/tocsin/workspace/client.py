@@ -3,6 +3,8 @@
 Settings read: the per-request time limit (``timeout``), which the caller takes from the
 sensor's ``evaluation_timeout`` or tocsin.yaml ``sensors: {evaluation_timeout_seconds}``
 (default 60 s). A request that runs over kills the worker; the next request starts a new one.
+A code location keeps a few of these (``tocsin.workspace.pool.WorkerPool``) so one slow
+request does not hold up the others.
 """
 
 from __future__ import annotations
@@ -47,6 +49,12 @@ class WorkerClient:
     @property
     def pid(self) -> int | None:
         return None if self._proc is None else self._proc.pid
+
+    @property
+    def alive(self) -> bool:
+        """Whether the worker process is started and has not exited."""
+        proc = self._proc
+        return proc is not None and proc.poll() is None
 
     def _start(self) -> subprocess.Popen[bytes]:
         env = dict(os.environ)
@@ -102,6 +110,16 @@ class WorkerClient:
             for stream in (proc.stdin, proc.stdout):
                 if stream is not None:
                     stream.close()
+
+    def terminate(self) -> None:
+        """Kill the worker now, even in the middle of a request (which then fails).
+
+        Unlike ``close`` it does not wait for the request in flight; the thread that sent it
+        cleans up.
+        """
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
 
     def close(self) -> None:
         with self._lock:

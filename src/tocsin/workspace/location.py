@@ -12,12 +12,12 @@ from typing import Any
 from tocsin.model.errors_info import SerializableErrorInfo
 from tocsin.workspace.client import (
     DEFAULT_TIMEOUT_SECONDS,
-    WorkerClient,
     WorkerFailed,
     WorkerTimeout,
 )
 from tocsin.workspace.handler import LocationHandler
 from tocsin.workspace.messages import Evaluation, InstigatorInfo
+from tocsin.workspace.pool import DEFAULT_WORKERS_PER_LOCATION, WorkerPool
 from tocsin.workspace.workspace import LocationSpec, load_definitions
 
 
@@ -92,12 +92,23 @@ def _guard(call: Any) -> Evaluation:
 
 
 class WorkerLocation(CodeLocation):
-    """Evaluates in a long-lived worker process (``tocsin.workspace.worker``)."""
+    """Evaluates in long-lived worker processes (``tocsin.workspace.worker``).
 
-    def __init__(self, spec: LocationSpec, *, default_timeout: float | None = None):
+    Up to ``workers`` of them at once (``WorkerPool``; tocsin.yaml
+    ``sensors: {workers_per_location: N}``, default 2), the second started only when two
+    requests are in flight together, so a sensor that runs long leaves a worker for the others.
+    """
+
+    def __init__(
+        self,
+        spec: LocationSpec,
+        *,
+        default_timeout: float | None = None,
+        workers: int = DEFAULT_WORKERS_PER_LOCATION,
+    ):
         self.name = spec.name
         self.spec = spec
-        self.client = WorkerClient(spec)
+        self.client = WorkerPool(spec, size=workers)
         self.default_timeout = default_timeout or DEFAULT_TIMEOUT_SECONDS
 
     def load_error(self) -> SerializableErrorInfo | None:

@@ -1,0 +1,119 @@
+"""A few user-code worker processes for one code location, so one slow request holds up none
+of the others.
+
+A request takes a free worker, starting a new one only when every started worker is busy and
+the pool is below its size; when all ``size`` workers are busy it waits for one to come free.
+So an idle location costs one process, and a second only appears once two requests are in
+flight at the same time. A request that runs over its time limit kills its own worker (the
+next request that needs it starts a fresh process); the other workers carry on untouched.
+Each worker reloads the location's code by itself when its files change.
+
+Settings read: ``size``, from tocsin.yaml ``sensors: {workers_per_location: N}`` (default 2).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from tocsin.errors import ConfigError
+from tocsin.workspace.client import WorkerClient
+from tocsin.workspace.workspace import LocationSpec
+
+DEFAULT_WORKERS_PER_LOCATION = 2
+
+
+def workers_per_location(value: Any) -> int:
+    """``sensors: {workers_per_location: N}`` of tocsin.yaml, checked (None: the default).
+
+    Raises:
+        ConfigError: the value is not a whole number of at least 1.
+    """
+    if value is None:
+        return DEFAULT_WORKERS_PER_LOCATION
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            f"tocsin.yaml sensors.workers_per_location must be a whole number of at least 1 "
+            f"(user-code processes per code location), got {value!r}; for example "
+            f"'sensors: {{workers_per_location: {DEFAULT_WORKERS_PER_LOCATION}}}'."
+        )
+    return value
+
+
+class WorkerPool:
+    """Up to ``size`` worker processes of one code location, started as they are needed.
+
+    Args:
+        spec: the code location the workers load.
+        size: the most worker processes at once (at least 1).
+        python: the interpreter that runs the workers (default: this one).
+    """
+
+    def __init__(
+        self,
+        spec: LocationSpec,
+        *,
+        size: int = DEFAULT_WORKERS_PER_LOCATION,
+        python: str | None = None,
+    ):
+        self.spec = spec
+        self.size = workers_per_location(size)
+        self._python = python
+        self._clients: list[WorkerClient] = []
+        self._busy: set[int] = set()  # id() of the clients serving a request
+        self._free = threading.Condition()
+
+    def pids(self) -> list[int]:
+        """The process ids of the workers that are running now."""
+        with self._free:
+            clients = list(self._clients)
+        return [c.pid for c in clients if c.alive and c.pid is not None]
+
+    def in_flight(self) -> int:
+        """How many requests are being served now."""
+        with self._free:
+            return len(self._busy)
+
+    def request(self, op: str, args: dict[str, Any] | None = None, *, timeout: float | None = None):
+        """Send one request to a free worker and return its value (see ``WorkerClient``).
+
+        Raises:
+            WorkerTimeout: no answer within ``timeout`` seconds (that worker was stopped).
+            WorkerFailed: the worker answered with an error, or died.
+        """
+        client = self._take()
+        try:
+            return client.request(op, args, timeout=timeout)
+        finally:
+            with self._free:
+                self._busy.discard(id(client))
+                self._free.notify()
+
+    def _take(self) -> WorkerClient:
+        with self._free:
+            while True:
+                idle = [c for c in self._clients if id(c) not in self._busy]
+                # A running worker first: starting a process costs time and memory.
+                chosen = next((c for c in idle if c.alive), idle[0] if idle else None)
+                if chosen is None and len(self._clients) < self.size:
+                    chosen = WorkerClient(self.spec, python=self._python)
+                    self._clients.append(chosen)
+                if chosen is not None:
+                    self._busy.add(id(chosen))
+                    return chosen
+                self._free.wait()
+
+    def close(self) -> None:
+        """Stop every worker: idle ones are asked to exit, busy ones are killed.
+
+        A request still in flight then fails. The pool can be used again afterwards; it
+        starts new workers as requests come.
+        """
+        with self._free:
+            clients = list(self._clients)
+            busy = set(self._busy)
+        for client in clients:
+            if id(client) in busy:
+                client.terminate()
+            else:
+                client.close()
