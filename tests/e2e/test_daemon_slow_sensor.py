@@ -100,13 +100,13 @@ def daemon(tmp_path: Path):
     command = [sys.executable, "-m", "tocsin.cli.main", "daemon", "run"]
     command += ["-f", str(tmp_path / "defs.py"), "--interval", "0.3"]
     log = tmp_path / "daemon.log"
+    from tocsin.instance.instance import DagsterInstance
+
+    instance = DagsterInstance.from_config(str(home))  # creates the storage before the daemon
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path
         )
-    from tocsin.instance.instance import DagsterInstance
-
-    instance = DagsterInstance.from_config(str(home))
     yield proc, instance, log
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
