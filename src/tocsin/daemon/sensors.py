@@ -46,6 +46,7 @@ from tocsin.daemon.common import (
     state_after_tick,
 )
 from tocsin.daemon.crash import crash_point
+from tocsin.daemon.gcpause import collector_paused
 from tocsin.daemon.inflight import InFlight
 from tocsin.daemon.leases import NO_CLAIMS, submit_leftovers
 from tocsin.daemon.overlap import cancel_runs, plan_overlap, release_held, submittable
@@ -241,7 +242,10 @@ class SensorLoop:
         )
         if self._abandoned.is_set():
             return None
-        return self._record(location, info, state, tick, evaluation, now)
+        # Recording is tocsin's own bounded burst of allocation (daemon/gcpause.py); the
+        # evaluation is not paused, since user code may run long.
+        with collector_paused():
+            return self._record(location, info, state, tick, evaluation, now)
 
     def _record(self, location, info, state, tick: Tick, evaluation: Evaluation, now: datetime):
         policy = policy_for(info, self.policy_defaults)

@@ -12,7 +12,7 @@ converted once per batch with the column type's own bind processor (``bound``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -95,6 +95,35 @@ def insert_ignore_many(
     if sql is None:
         return -1
     return executemany_sql(conn, sql, rows)
+
+
+def select_in(
+    conn: sa.Connection,
+    table: sa.Table,
+    columns: Sequence[str],
+    where: Mapping[str, Any],
+    in_column: str,
+    values: Sequence[Any],
+) -> list[Any] | None:
+    """Rows (tuples of ``columns``) whose ``in_column`` is among ``values`` and whose other
+    columns equal ``where``, in one driver-level query: ``values`` bind as plain positional
+    parameters instead of one SQLAlchemy expanding parameter each.
+
+    None when the driver takes no positional parameters this module knows how to write (the
+    caller then builds the query with SQLAlchemy). The caller keeps ``values`` under the
+    driver's parameter limit.
+    """
+    mark = _PLACEHOLDERS.get(conn.dialect.paramstyle)
+    if mark is None:
+        return None
+    if not values:
+        return []
+    quote = conn.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    tests = [f"{quote(c)} = {mark}" for c in where]
+    tests.append(f"{quote(in_column)} IN ({', '.join([mark] * len(values))})")
+    sql = f"SELECT {names} FROM {quote(table.name)} WHERE {' AND '.join(tests)}"
+    return list(conn.exec_driver_sql(sql, (*where.values(), *values)).all())
 
 
 def bound(dialect: sa.Dialect, column: sa.Column[Any], value: Any) -> Any:

@@ -204,10 +204,20 @@ class SqlStorage(SqlEventLog, RunStore, PartitionStore, TickStore, LeaseStore, M
         found: dict[str, str] = {}
         c = t.runs.c
         for chunk in _chunks(keys, self._max_params - 10):
-            query = sa.select(c.run_key, c.run_id).where(
-                c.instigator_id == instigator_id, c.run_key.in_(chunk)
+            rows = bulk.select_in(
+                conn,
+                t.runs,
+                ("run_key", "run_id"),
+                {"instigator_id": instigator_id},
+                "run_key",
+                chunk,
             )
-            found.update({row.run_key: row.run_id for row in conn.execute(query)})
+            if rows is None:
+                query = sa.select(c.run_key, c.run_id).where(
+                    c.instigator_id == instigator_id, c.run_key.in_(chunk)
+                )
+                rows = list(conn.execute(query))
+            found.update({key: run_id for key, run_id in rows})
         return found
 
     def find_run_ids_for_keys(self, instigator_id: str, run_keys: Iterable[str]) -> dict[str, str]:
@@ -364,9 +374,13 @@ class SqlStorage(SqlEventLog, RunStore, PartitionStore, TickStore, LeaseStore, M
         found: dict[str, tuple[str, DagsterRunStatus]] = {}
         with self._read() as conn:
             for chunk in _chunks(list(dict.fromkeys(run_ids)), self._max_params - 10):
-                query = sa.select(c.run_id, c.job_name, c.status).where(c.run_id.in_(chunk))
-                for row in conn.execute(query):
-                    found[row.run_id] = (row.job_name, DagsterRunStatus(row.status))
+                columns = ("run_id", "job_name", "status")
+                rows = bulk.select_in(conn, t.runs, columns, {}, "run_id", chunk)
+                if rows is None:
+                    query = sa.select(c.run_id, c.job_name, c.status).where(c.run_id.in_(chunk))
+                    rows = list(conn.execute(query))
+                for run_id, job_name, status in rows:
+                    found[run_id] = (job_name, DagsterRunStatus(status))
         return found
 
     def get_runs_count(self, filters: RunsFilter | None = None) -> int:
