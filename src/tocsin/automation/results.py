@@ -6,7 +6,6 @@ reported where the user wrote it, not later inside the daemon.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -106,7 +105,8 @@ class RunRequest:
         """A copy whose tags are these tags merged over the request's own."""
         merged = {**self.tags, **normalize_tags(tags)}
         # The other fields were checked when this request was built: only the tags change.
-        new = copy.copy(self)
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
         object.__setattr__(new, "tags", merged)
         return new
 
