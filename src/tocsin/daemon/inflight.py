@@ -12,7 +12,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
+
+from tocsin.daemon.common import TickReport
+
+
+class TickAbandoned(Exception):
+    """Raised inside a tick that the daemon abandoned (second stop signal) before it committed;
+    the loop drops the tick without recording it."""
 
 
 class InFlight:
@@ -88,3 +96,48 @@ class InFlight:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True)
+
+
+class BackgroundTicks:
+    """What a loop that can leave ticks in flight across passes offers the runner.
+
+    The runner calls ``tick(now, wait=False)`` on a loop whose ``ticks_in_background`` is
+    true, ``drain(now)`` when the daemon stops and ``abandon()`` on a second stop signal. The
+    loop calls ``_init_background`` in its constructor and says how one tick's result goes on
+    a report (``_add``).
+    """
+
+    ticks_in_background = True
+    _in_flight: InFlight
+    _abandoned: threading.Event
+
+    def _init_background(self, max_workers: int, name: str) -> None:
+        self._in_flight = InFlight(max_workers, name)
+        self._abandoned = threading.Event()
+
+    def _add(self, report: TickReport, result: Any) -> None:
+        raise NotImplementedError
+
+    def _collect(self, report: TickReport, *, wait: bool) -> None:
+        for result in self._in_flight.collect(wait=wait):
+            self._add(report, result)
+
+    def in_flight(self) -> set[str]:
+        """The origin ids of the instigators whose tick is still running."""
+        return self._in_flight.running()
+
+    def drain(self, now: datetime) -> TickReport:
+        """Wait for the ticks in flight (at shutdown) and report them."""
+        report = TickReport(now=now)
+        self._collect(report, wait=True)
+        self._in_flight.shutdown()
+        return report
+
+    def abandon(self) -> None:
+        """Let ticks still in flight end without recording anything (a second stop signal).
+
+        A tick that is not committed never happened: the instigator is evaluated again by the
+        next daemon, from the state it had.
+        """
+        self._abandoned.set()
+        self._in_flight.cancel_pending()

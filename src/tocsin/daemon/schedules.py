@@ -20,6 +20,9 @@ records what it did not turn into a run and why (``daemon/why.py``).
 With several daemons on one database (``claims``, see ``daemon/leases.py``) a pass handles
 only the schedules this daemon holds, each tick under its tick lease, and gives a tick up when
 another daemon handled a scheduled time since this pass read the state.
+
+The long-running daemon does not wait for a pass's schedules (``tick(now, wait=False)``): each
+due schedule is handled on the loop's threads, one in flight per schedule, like sensors.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from tocsin.daemon.common import (
     is_running,
     state_after_tick,
 )
+from tocsin.daemon.inflight import BackgroundTicks, TickAbandoned
 from tocsin.daemon.leases import NO_CLAIMS, submit_leftovers
 from tocsin.daemon.overlap import cancel_runs, plan_overlap, release_held, submittable
 from tocsin.daemon.pause import (
@@ -126,8 +130,11 @@ def schedule_settings(instance: Any) -> dict[str, Any]:
         return {}
 
 
-class ScheduleLoop:
-    """Ticks the running schedules of some code locations (see the module docstring)."""
+class ScheduleLoop(BackgroundTicks):
+    """Ticks the running schedules of some code locations (see the module docstring).
+
+    ``max_workers`` schedules are evaluated at once when the daemon ticks in the background.
+    """
 
     def __init__(
         self,
@@ -138,6 +145,7 @@ class ScheduleLoop:
         evaluation_timeout: float | None = None,
         policy_defaults: dict[str, Any] | None = None,
         claims: Any = None,
+        max_workers: int = 4,
     ):
         self.instance = instance
         self.locations = list(locations)
@@ -148,9 +156,18 @@ class ScheduleLoop:
             schedule_settings(instance) if policy_defaults is None else dict(policy_defaults)
         )
         self.claims = NO_CLAIMS if claims is None else claims
+        self._init_background(max_workers, "schedule")
 
-    def tick(self, now: datetime) -> TickReport:
+    def tick(self, now: datetime, *, wait: bool = True) -> TickReport:
+        """One pass (see the module docstring); ``wait`` as for ``SensorLoop.tick``.
+
+        With ``wait`` the due schedules are evaluated one after the other in this thread;
+        without it each starts on the loop's threads and a schedule still in flight is not
+        due, so a slow schedule holds up only itself.
+        """
         report = TickReport(now=now)
+        self._collect(report, wait=wait)  # a waiting pass first lets earlier ticks finish
+        busy = self._in_flight.busy()
         known: list[str] = []
         listed = []
         for location in self.locations:
@@ -163,6 +180,9 @@ class ScheduleLoop:
             held = self.claims.select(SCHEDULE, running, now)
             listed = [item for item in listed if item[2] in held]
             known = [origin for origin in known if origin in held]
+        # A schedule in flight is not due, and its runs may be between commit and submit.
+        listed = [item for item in listed if item[2] not in busy]
+        known = [origin for origin in known if origin not in busy]
         work = []
         for location, info, _origin in listed:
             item = self._due(location, info, now, report)
@@ -173,10 +193,25 @@ class ScheduleLoop:
         )
         report.submitted_run_ids.extend(release_held(self.instance, self.coordinator, known))
         for location, info, state, plan, key in work:
-            for outcome in self._plan_claimed(location, info, state, plan, key, now):
-                report.outcomes.append(outcome)
-                report.submitted_run_ids.extend(outcome.run_ids)
+            if wait:
+                self._add(report, self._plan_claimed(location, info, state, plan, key, now))
+            else:
+                args = (location, info, state, plan, key, now)
+                self._in_flight.start(state.origin_id, self._plan_in_background, *args)
+        if wait:
+            self._collect(report, wait=True)
         return report
+
+    def _add(self, report: TickReport, result: list[TickOutcome]) -> None:
+        for outcome in result:
+            report.outcomes.append(outcome)
+            report.submitted_run_ids.extend(outcome.run_ids)
+
+    def _plan_in_background(self, location, info, state, plan, key: str, now):
+        try:
+            return self._plan_claimed(location, info, state, plan, key, now)
+        except TickAbandoned:
+            return []
 
     def _is_running(self, info: InstigatorInfo, origin: str) -> bool:
         return is_running(info, self.instance.ticks.get_instigator_state(origin))
@@ -287,6 +322,8 @@ class ScheduleLoop:
             instance_ref=instance_ref_for(self.instance, location),
             timeout=self.evaluation_timeout,
         )
+        if self._abandoned.is_set():
+            raise TickAbandoned(state.origin_id)
         return self._record(location, info, state, tick, evaluation, scheduled, now)
 
     def _record(self, location, info, state, tick, evaluation: Evaluation, scheduled, now):

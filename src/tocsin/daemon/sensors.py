@@ -28,7 +28,6 @@ Every tick records what it did not turn into a run and why (``daemon/why.py``).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -47,7 +46,7 @@ from tocsin.daemon.common import (
 )
 from tocsin.daemon.crash import crash_point
 from tocsin.daemon.gcpause import collector_paused
-from tocsin.daemon.inflight import InFlight
+from tocsin.daemon.inflight import BackgroundTicks
 from tocsin.daemon.leases import NO_CLAIMS, submit_leftovers
 from tocsin.daemon.overlap import cancel_runs, plan_overlap, release_held, submittable
 from tocsin.daemon.pause import (
@@ -69,7 +68,7 @@ from tocsin.workspace.messages import SENSOR, Evaluation, InstigatorInfo, RunReq
 EMPTY_RESULT = "Sensor function returned an empty result"
 
 
-class SensorLoop:
+class SensorLoop(BackgroundTicks):
     """Ticks the running sensors of some code locations.
 
     ``tick(now, wait=False)`` leaves slow ticks running in the background (see the module
@@ -107,21 +106,20 @@ class SensorLoop:
             policy_defaults = read_policy_defaults(instance, "sensors")
         self.policy_defaults = dict(policy_defaults)
         self.claims = NO_CLAIMS if claims is None else claims
-        self.ticks_in_background = True
-        self._in_flight = InFlight(self.max_workers, "sensor")
-        self._abandoned = threading.Event()
+        self._init_background(self.max_workers, "sensor")
 
     def tick(self, now: datetime, *, wait: bool = True) -> TickReport:
         """One pass: tick the due sensors and report what finished.
 
         With ``wait`` (the default: ``tocsin daemon tick``, ``DaemonRunner.run_once``) the
-        pass waits for every tick it or an earlier pass started, so its report is complete.
+        pass first waits for the ticks earlier passes left in flight, then for every tick it
+        starts, so its report is complete and the same sensors are due whatever the timing.
         Without it (the long-running daemon) the due sensors start on the loop's threads and
         the pass returns at once; their outcomes are on the report of the pass that sees them
         finished. A sensor whose tick is still in flight is not due.
         """
         report = TickReport(now=now)
-        self._collect(report, wait=False)
+        self._collect(report, wait=wait)  # a waiting pass first lets earlier ticks finish
         busy = self._in_flight.busy()
         due = [item for item in self._due_sensors(now, report) if item[2].origin_id not in busy]
         self._submit_leftovers(report, now, busy)
@@ -137,37 +135,12 @@ class SensorLoop:
             self._collect(report, wait=True)
         return report
 
-    def _collect(self, report: TickReport, *, wait: bool) -> None:
-        for result in self._in_flight.collect(wait=wait):
-            self._add(report, result)
-
-    @staticmethod
-    def _add(report: TickReport, result: tuple[TickOutcome, list[str]] | None) -> None:
-        if result is None:  # abandoned at shutdown: nothing was recorded
+    def _add(self, report: TickReport, result: tuple[TickOutcome, list[str]] | None) -> None:
+        if result is None:  # abandoned at shutdown, or another daemon has the sensor
             return
         outcome, submitted = result
         report.outcomes.append(outcome)
         report.submitted_run_ids.extend(submitted)
-
-    def in_flight(self) -> set[str]:
-        """The origin ids of the sensors whose tick is still running."""
-        return self._in_flight.running()
-
-    def drain(self, now: datetime) -> TickReport:
-        """Wait for the ticks in flight (at shutdown) and report them."""
-        report = TickReport(now=now)
-        self._collect(report, wait=True)
-        self._in_flight.shutdown()
-        return report
-
-    def abandon(self) -> None:
-        """Let ticks still in flight end without recording anything (a second stop signal).
-
-        A tick that is not committed never happened: the sensor is evaluated again by the
-        next daemon, from the cursor it had.
-        """
-        self._abandoned.set()
-        self._in_flight.cancel_pending()
 
     # -- choosing what to tick -------------------------------------------------------------
 
