@@ -126,6 +126,11 @@ class SqlStorage(SqlEventLog, RunStore, PartitionStore, TickStore, LeaseStore, M
         if returning:
             # "insertmanyvalues": one multi-row INSERT ... RETURNING per page, compiled once.
             return list(conn.execute(stmt, list(rows)).all())
+        if self.dialect == "postgresql":
+            # psycopg reports no row count for INSERT ... ON CONFLICT DO NOTHING (-1), so
+            # count the rows that went in from what the statement returns.
+            counted = stmt.returning(sa.literal_column("1"))
+            return len(conn.execute(counted, list(rows)).all())
         if len(rows) == 1:
             return max(conn.execute(stmt, rows[0]).rowcount, 0)
         return max(conn.execute(stmt, list(rows)).rowcount, 0)

@@ -103,3 +103,17 @@ def test_changes_to_one_run_apply_in_order_among_other_runs(storage):
     assert {r.status for r in storage.get_runs(RunsFilter(run_ids=[r.run_id for r in many]))} == {
         S.QUEUED
     }
+
+
+def test_insert_ignore_counts_the_rows_that_went_in(storage):
+    """Both backends report how many rows an insert-or-ignore stored (psycopg gives no row
+    count for it, so PostgreSQL counts what the statement returns)."""
+    from tocsin.storage import schema as t
+
+    rows = [{"key": "a", "value": "1"}, {"key": "b", "value": "2"}]
+    with storage.engine.begin() as conn:
+        assert storage.insert_ignore(conn, t.kvs, rows) == 2
+        assert storage.insert_ignore(conn, t.kvs, [{"key": "a", "value": "x"}]) == 0
+        more = [{"key": "b", "value": "y"}, {"key": "c", "value": "3"}]
+        assert storage.insert_ignore(conn, t.kvs, more) == 1
+    assert storage.get_kv(["a", "b", "c"]) == {"a": "1", "b": "2", "c": "3"}
