@@ -17,7 +17,7 @@ from tocsin.workspace.client import (
 )
 from tocsin.workspace.handler import LocationHandler
 from tocsin.workspace.messages import Evaluation, InstigatorInfo
-from tocsin.workspace.pool import DEFAULT_WORKERS_PER_LOCATION, WorkerPool
+from tocsin.workspace.pool import DEFAULT_WORKERS_PER_LOCATION, WorkerPool, WorkersBusy
 from tocsin.workspace.workspace import LocationSpec, load_definitions
 
 
@@ -110,18 +110,32 @@ class WorkerLocation(CodeLocation):
         self.spec = spec
         self.client = WorkerPool(spec, size=workers)
         self.default_timeout = default_timeout or DEFAULT_TIMEOUT_SECONDS
+        self._asked: dict[str, Any] = {}
+
+    def _ask(self, op: str) -> Any:
+        """A question about the location's definitions. When every worker is busy evaluating,
+        the previous answer is given instead of waiting (the loops ask at every pass, and a
+        slow sensor must not stall them); the next free worker answers afresh."""
+        try:
+            value = self.client.request(
+                op, timeout=self.default_timeout, wait=op not in self._asked
+            )
+        except WorkersBusy:
+            return self._asked[op]
+        self._asked[op] = value
+        return value
 
     def load_error(self) -> SerializableErrorInfo | None:
         try:
-            return self.client.request("load_error", timeout=self.default_timeout)
+            return self._ask("load_error")
         except (WorkerFailed, WorkerTimeout) as exc:
             return SerializableErrorInfo(message=str(exc), stack=[], cls_name=type(exc).__name__)
 
     def list_instigators(self) -> list[InstigatorInfo]:
-        return self.client.request("list_instigators", timeout=self.default_timeout)
+        return self._ask("list_instigators")
 
     def list_jobs(self) -> list[str]:
-        return self.client.request("list_jobs", timeout=self.default_timeout)
+        return self._ask("list_jobs")
 
     def _evaluate(self, op: str, name: str, timeout: float | None, args: dict[str, Any]):
         limit = timeout or self.default_timeout

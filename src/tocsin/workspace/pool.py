@@ -16,11 +16,15 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from tocsin.errors import ConfigError
+from tocsin.errors import ConfigError, TocsinError
 from tocsin.workspace.client import WorkerClient
 from tocsin.workspace.workspace import LocationSpec
 
 DEFAULT_WORKERS_PER_LOCATION = 2
+
+
+class WorkersBusy(TocsinError):
+    """Every worker of the pool is serving a request and the pool is at its size."""
 
 
 def workers_per_location(value: Any) -> int:
@@ -74,14 +78,28 @@ class WorkerPool:
         with self._free:
             return len(self._busy)
 
-    def request(self, op: str, args: dict[str, Any] | None = None, *, timeout: float | None = None):
+    def request(
+        self,
+        op: str,
+        args: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        wait: bool = True,
+    ):
         """Send one request to a free worker and return its value (see ``WorkerClient``).
 
+        With ``wait`` false it does not wait for a worker to come free.
+
         Raises:
+            WorkersBusy: ``wait`` is false and every worker is busy.
             WorkerTimeout: no answer within ``timeout`` seconds (that worker was stopped).
             WorkerFailed: the worker answered with an error, or died.
         """
-        client = self._take()
+        client = self._take(wait)
+        if client is None:
+            raise WorkersBusy(
+                f"all {self.size} workers of code location {self.spec.name!r} are busy"
+            )
         try:
             return client.request(op, args, timeout=timeout)
         finally:
@@ -89,7 +107,7 @@ class WorkerPool:
                 self._busy.discard(id(client))
                 self._free.notify()
 
-    def _take(self) -> WorkerClient:
+    def _take(self, wait: bool) -> WorkerClient | None:
         with self._free:
             while True:
                 idle = [c for c in self._clients if id(c) not in self._busy]
@@ -101,6 +119,8 @@ class WorkerPool:
                 if chosen is not None:
                     self._busy.add(id(chosen))
                     return chosen
+                if not wait:
+                    return None
                 self._free.wait()
 
     def close(self) -> None:

@@ -14,7 +14,7 @@ import pytest
 from tocsin.daemon.assemble import location_workers
 from tocsin.errors import ConfigError
 from tocsin.workspace.location import WorkerLocation
-from tocsin.workspace.pool import WorkerPool, workers_per_location
+from tocsin.workspace.pool import WorkerPool, WorkersBusy, workers_per_location
 from tocsin.workspace.workspace import spec_for_file
 
 DEFS = """
@@ -148,6 +148,24 @@ def test_close_stops_idle_and_busy_workers_and_the_pool_starts_again(location_of
     for pid in [idle, *busy]:
         wait_for(lambda pid=pid: not process_exists(pid))
     assert quick_pid(location) not in (idle, *busy)
+
+
+def test_with_every_worker_busy_the_location_lists_its_sensors_from_the_last_answer(
+    location_of,
+):
+    location = location_of(1)
+    assert location.load_error() is None
+    names = sorted(i.name for i in location.list_instigators())
+    assert names == ["quick", "slow"]
+    slow = InBackground(location, timeout=50)
+    wait_for(lambda: location.client.in_flight() == 1)
+    assert sorted(i.name for i in location.list_instigators()) == names
+    assert location.load_error() is None
+    assert slow.thread.is_alive()  # answered without waiting for the slow request
+    with pytest.raises(WorkersBusy):
+        location.client.request("list_jobs", wait=False)
+    location.close()
+    assert slow.join().error is not None
 
 
 @pytest.mark.parametrize("value", [0, -1, True, 1.5, "2", [2]])
