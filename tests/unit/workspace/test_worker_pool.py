@@ -127,8 +127,8 @@ def test_a_pool_of_one_makes_the_second_request_wait_for_the_first(location_of):
     slow = InBackground(location, timeout=2)
     wait_for(lambda: location.client.in_flight() == 1)
     pid = quick_pid(location)  # waits until the slow request timed out
-    assert not slow.thread.is_alive() and slow.result.is_timeout
-    assert pid != first
+    assert slow.join().is_timeout
+    assert pid != first  # it ran in the worker started after the slow one was stopped
     assert location.client.pids() == [pid]
 
 
