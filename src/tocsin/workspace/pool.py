@@ -1,11 +1,13 @@
 """A few user-code worker processes for one code location, so one slow request holds up none
 of the others.
 
-A request takes a free worker, starting a new one only when every started worker is busy and
-the pool is below its size; when all ``size`` workers are busy it waits for one to come free.
-So an idle location costs one process, and a second only appears once two requests are in
-flight at the same time. A request that runs over its time limit kills its own worker (the
-next request that needs it starts a fresh process); the other workers carry on untouched.
+A request takes a free worker. When every started worker is busy and the pool is below its
+size, it waits up to ``SPILL_AFTER_SECONDS`` for one to come free and only then starts a new
+process; when all ``size`` workers are busy it waits for one to come free. So an idle location
+costs one process, quick evaluations that happen to overlap share it, and a second process
+appears only once a request has been kept waiting by a slow one. A request that runs over its
+time limit kills its own worker (the next request that needs it starts a fresh process); the
+other workers carry on untouched.
 Each worker reloads the location's code by itself when its files change.
 
 Settings read: ``size``, from tocsin.yaml ``sensors: {workers_per_location: N}`` (default 2).
@@ -14,6 +16,7 @@ Settings read: ``size``, from tocsin.yaml ``sensors: {workers_per_location: N}``
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from tocsin.errors import ConfigError, TocsinError
@@ -21,6 +24,9 @@ from tocsin.workspace.client import WorkerClient
 from tocsin.workspace.workspace import LocationSpec
 
 DEFAULT_WORKERS_PER_LOCATION = 2
+
+#: How long a request waits for a busy worker before the pool starts another process.
+SPILL_AFTER_SECONDS = 0.5
 
 
 class WorkersBusy(TocsinError):
@@ -108,20 +114,31 @@ class WorkerPool:
                 self._free.notify()
 
     def _take(self, wait: bool) -> WorkerClient | None:
+        """A free worker, marked busy. Another process is started only when a request has
+        waited ``SPILL_AFTER_SECONDS`` for a busy one (or when there is none yet), so quick
+        evaluations that merely overlap share one process."""
+        spill_at: float | None = None
         with self._free:
             while True:
                 idle = [c for c in self._clients if id(c) not in self._busy]
                 # A running worker first: starting a process costs time and memory.
                 chosen = next((c for c in idle if c.alive), idle[0] if idle else None)
                 if chosen is None and len(self._clients) < self.size:
-                    chosen = WorkerClient(self.spec, python=self._python)
-                    self._clients.append(chosen)
+                    now = time.monotonic()
+                    if spill_at is None:
+                        spill_at = now + SPILL_AFTER_SECONDS
+                    if not self._clients or (wait and now >= spill_at):
+                        chosen = WorkerClient(self.spec, python=self._python)
+                        self._clients.append(chosen)
                 if chosen is not None:
                     self._busy.add(id(chosen))
                     return chosen
                 if not wait:
                     return None
-                self._free.wait()
+                if len(self._clients) < self.size and spill_at is not None:
+                    self._free.wait(max(0.0, spill_at - time.monotonic()))
+                else:
+                    self._free.wait()
 
     def close(self) -> None:
         """Stop every worker: idle ones are asked to exit, busy ones are killed.

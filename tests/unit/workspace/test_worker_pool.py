@@ -29,6 +29,11 @@ def slow(context):
 
 
 @sensor()
+def brief(context):
+    time.sleep(0.2)
+
+
+@sensor()
 def quick(context):
     return SkipReason(str(os.getpid()))
 """
@@ -98,6 +103,20 @@ def test_one_request_at_a_time_needs_one_worker(location_of):
     assert location.client.pids() == [first]
 
 
+def test_requests_that_merely_overlap_share_one_worker(location_of):
+    location = location_of(2)
+    assert location.load_error() is None
+    (first,) = location.client.pids()
+    brief = threading.Thread(target=lambda: location.evaluate_sensor("brief", timeout=30))
+    brief.start()
+    wait_for(lambda: location.client.in_flight() == 1)
+    # The worker comes free well within the spill delay, so no second process starts ...
+    assert sorted(i.name for i in location.list_instigators())  # answered, not waited for
+    assert quick_pid(location) == first
+    brief.join(30)
+    assert location.client.pids() == [first]
+
+
 def test_a_timed_out_worker_is_replaced_while_the_other_keeps_answering(location_of):
     location = location_of(2)
     assert location.load_error() is None
@@ -156,7 +175,7 @@ def test_with_every_worker_busy_the_location_lists_its_sensors_from_the_last_ans
     location = location_of(1)
     assert location.load_error() is None
     names = sorted(i.name for i in location.list_instigators())
-    assert names == ["quick", "slow"]
+    assert names == ["brief", "quick", "slow"]
     slow = InBackground(location, timeout=50)
     wait_for(lambda: location.client.in_flight() == 1)
     assert sorted(i.name for i in location.list_instigators()) == names
