@@ -332,14 +332,15 @@ def dev_command(files, modules, workspace, interval: float, port: int, no_web: b
             if web is not None:
                 click.echo(f"tocsin dev: web UI at http://127.0.0.1:{port}")
         watcher = _Watcher(spec_list)
-        runner.install_signal_handlers()
-        click.echo("tocsin dev: running; Ctrl-C stops.")
-        while not runner.stop_requested.is_set():
-            runner.run_once()
+
+        def reload_if_changed() -> None:
             if watcher.changed():
                 click.echo("tocsin dev: code changed, reloading.")
                 _describe(locations)
-            runner.stop_requested.wait(interval)
+
+        click.echo("tocsin dev: running; Ctrl-C stops.")
+        # Loops on their own threads, as `daemon run`: a slow sensor holds up only itself.
+        runner.run(between=reload_if_changed)
     except KeyboardInterrupt:
         pass
     finally:

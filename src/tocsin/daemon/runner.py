@@ -139,11 +139,13 @@ class DaemonRunner:
                 "daemon.lease_seconds in tocsin.yaml if passes or the machine stall that long."
             )
 
-    def run(self) -> None:
+    def run(self, *, between: Callable[[], None] | None = None) -> None:
         """Pass after pass of every loop, each on its own thread, until ``stop()`` or a signal.
 
-        On stop it waits for the passes and the background ticks in flight; a second signal
-        (``KeyboardInterrupt``) abandons the ticks instead and is raised again.
+        ``between`` is called on the calling thread once per interval (``tocsin dev`` checks
+        for changed code there). On stop it waits for the passes and the background ticks in
+        flight; a second signal (``KeyboardInterrupt``) abandons the ticks instead and is
+        raised again.
         """
         self.install_signal_handlers()
         self.start()
@@ -158,6 +160,8 @@ class DaemonRunner:
                 thread.start()
             while not self.stop_requested.wait(max(self.interval, 0.1)):
                 self.check_hold()
+                if between is not None:
+                    between()
             for thread in threads:
                 thread.join()
             self._drain()

@@ -107,3 +107,22 @@ def test_a_failing_report_callback_does_not_end_a_loop_thread(caplog):
     runner.stop()
     thread.join(30)
     assert "could not finish a pass" in caplog.text
+
+
+def test_run_calls_between_on_its_own_thread_while_a_loop_is_blocked():
+    """``tocsin dev`` checks for changed code in ``between``; a slow loop must not hold it up."""
+    blocking = Blocking()
+    calls: list[str] = []
+    runner = DaemonRunner(None, {"SLOW": blocking}, interval=0.01)
+    thread = threading.Thread(
+        target=lambda: runner.run(between=lambda: calls.append(threading.current_thread().name))
+    )
+    thread.start()
+    try:
+        assert blocking.entered.wait(20)
+        wait_for(lambda: len(calls) >= 3)
+    finally:
+        runner.stop()
+        blocking.release.set()
+        thread.join(30)
+    assert set(calls) == {thread.name}
