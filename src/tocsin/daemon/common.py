@@ -18,6 +18,7 @@ from tocsin.model.errors_info import SerializableErrorInfo, serializable_error_i
 from tocsin.model.run import DagsterRun, DagsterRunStatus, RunsFilter
 from tocsin.model.tags import (
     CODE_LOCATION_TAG,
+    CODE_ORIGIN_TAG,
     INSTIGATOR_TAG,
     PARTITION_NAME_TAG,
     RUN_KEY_TAG,
@@ -25,9 +26,6 @@ from tocsin.model.tags import (
 )
 from tocsin.model.ticks import InstigatorState, InstigatorStatus, InstigatorType, TickStatus
 from tocsin.workspace.messages import RUNNING, InstigatorInfo, RunRequestData
-
-# Where the run worker finds the code of a run's job (a LocationSpec as JSON).
-CODE_ORIGIN_TAG = ".tocsin/code_origin"
 
 # A wake request for a sensor: ``<prefix><origin id>`` -> POSIX time, in the key-value store.
 WAKE_KEY_PREFIX = "tocsin/wake/"

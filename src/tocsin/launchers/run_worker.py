@@ -25,8 +25,8 @@ def decode_ref(text: str) -> Any:
 
 def load_job(run: DagsterRun) -> Any:
     """The job definition a run executes, loaded from the code origin on its tags."""
-    from tocsin.daemon.common import CODE_ORIGIN_TAG
     from tocsin.errors import DagsterInvariantViolationError
+    from tocsin.model.tags import CODE_ORIGIN_TAG
     from tocsin.workspace.workspace import LocationSpec, load_definitions
 
     origin = run.tags.get(CODE_ORIGIN_TAG)

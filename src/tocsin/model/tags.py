@@ -24,4 +24,7 @@ RETRY_NUMBER_TAG = "dagster/retry_number"
 # tocsin's own: the instigator that made a run ("<location>:<kind>:<name>"). Together with
 # RUN_KEY_TAG it is the unique key that de-duplicates runs in storage.
 INSTIGATOR_TAG = "tocsin/instigator"
+# Where the run worker finds the code of a run's job (a code location spec as JSON); kept on
+# the run but not in the tag index.
+CODE_ORIGIN_TAG = ".tocsin/code_origin"
 CODE_LOCATION_TAG = "tocsin/code_location"

@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tocsin.model.run import DagsterRun
+from tocsin.model.tags import CODE_ORIGIN_TAG
 from tocsin.storage import schema as t
 from tocsin.storage.base import run_instigator_id
 
@@ -37,6 +38,10 @@ RUN_COLUMNS = (
     "end_time",
 )
 TAG_COLUMNS = ("run_id", "key", "value")
+
+#: Tags kept on the run but not written to the tag index: where a run's code lives is a long
+#: JSON text on every daemon-made run, and nothing filters runs by it.
+UNINDEXED_TAGS = frozenset({CODE_ORIGIN_TAG})
 
 _PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
@@ -161,4 +166,6 @@ def run_values(
 
 def tag_values(runs: Iterable[DagsterRun]) -> Iterator[tuple[str, str, str]]:
     """Rows of ``TAG_COLUMNS``: one per tag of each run."""
-    return ((r.run_id, k, str(v)) for r in runs for k, v in r.tags.items())
+    return (
+        (r.run_id, k, str(v)) for r in runs for k, v in r.tags.items() if k not in UNINDEXED_TAGS
+    )

@@ -16,7 +16,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tocsin.errors import DagsterRunNotFoundError, NotFoundError, StorageError
+from tocsin.errors import (
+    DagsterInvariantViolationError,
+    DagsterRunNotFoundError,
+    NotFoundError,
+    StorageError,
+)
 from tocsin.model.run import DagsterRun, DagsterRunStatus, RunRecord, RunsFilter
 from tocsin.model.tags import RUN_KEY_TAG
 from tocsin.model.ticks import InstigatorState, InstigatorStatus, InstigatorType, Tick, TickStatus
@@ -315,6 +320,11 @@ class SqlStorage(SqlEventLog, RunStore, PartitionStore, TickStore, LeaseStore, M
         if filters.statuses is not None:
             query = query.where(c.status.in_([s.value for s in filters.statuses]))
         for key, value in (filters.tags or {}).items():
+            if key in bulk.UNINDEXED_TAGS:
+                raise DagsterInvariantViolationError(
+                    f"Runs cannot be filtered by the tag {key!r}: tocsin keeps it on each run "
+                    "but does not index it. Filter by dagster/*, tocsin/* or your own tags."
+                )
             values = [value] if isinstance(value, str) else list(value)
             tagged = sa.select(t.run_tags.c.run_id).where(
                 t.run_tags.c.key == key, t.run_tags.c.value.in_(values)

@@ -97,3 +97,16 @@ def test_claim_queued_runs(storage):
         queued[2].run_id
     ]
     assert storage.claim_queued_runs(5, DagsterRunStatus.STARTING) == []
+
+
+def test_the_code_origin_tag_stays_on_the_run_but_is_not_a_filter(storage):
+    from tocsin.errors import DagsterInvariantViolationError
+    from tocsin.model.tags import CODE_ORIGIN_TAG
+
+    origin = '{"name": "defs", "python_file": "/srv/defs.py"}'
+    run = DagsterRun(job_name="j", tags={CODE_ORIGIN_TAG: origin, "team": "a"})
+    storage.add_runs([run])
+    assert storage.get_run_by_id(run.run_id).tags[CODE_ORIGIN_TAG] == origin
+    assert [r.run_id for r in storage.get_runs(RunsFilter(tags={"team": "a"}))] == [run.run_id]
+    with pytest.raises(DagsterInvariantViolationError, match="does not index it"):
+        storage.get_runs(RunsFilter(tags={CODE_ORIGIN_TAG: origin}))
