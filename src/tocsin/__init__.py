@@ -190,9 +190,9 @@ _EXPORTS: dict[str, str] = {
     "run_failure_sensor": "tocsin.automation.run_status_sensor",
     "run_status_sensor": "tocsin.automation.run_status_sensor",
     # automation: declarative automation (kept as data)
-    "AutoMaterializePolicy": "tocsin.automation.conditions",
-    "AutoMaterializeRule": "tocsin.automation.conditions",
-    "AutomationCondition": "tocsin.automation.conditions",
+    "AutoMaterializePolicy": "tocsin.automation.auto_materialize",
+    "AutoMaterializeRule": "tocsin.automation.auto_materialize",
+    "AutomationCondition": "tocsin.automation.automation_condition",
 }
 
 __all__ = sorted(_EXPORTS)
