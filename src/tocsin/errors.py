@@ -24,6 +24,7 @@ Everything tocsin raises derives from ``DagsterError`` (the name users already c
         ├── ConfigError                    tocsin.yaml / workspace.yaml is wrong
         ├── StorageError                   the database refused or failed
         │   └── SchemaVersionError         the database is at another schema revision
+        ├── TickClaimLostError             a tick's claim passed to another daemon
         └── NotFoundError                  a run, tick or instigator does not exist
             └── DagsterRunNotFoundError
 
@@ -162,6 +163,33 @@ class StorageError(TocsinError):
 
 class SchemaVersionError(StorageError):
     """The database schema is at a revision this tocsin cannot use."""
+
+
+class TickClaimLostError(TocsinError):
+    """A tick was not committed because its daemon no longer holds the tick's claim.
+
+    Raised by ``TickStore.write_tick(..., lease=...)`` when the lease ``tick/<origin id>`` is
+    held by another daemon, has expired, or is gone. Nothing of the tick was written.
+
+    Attributes:
+        lease: the lease name.
+        owner: the daemon that expected to hold it.
+        holder: who holds it now (None when nobody does: it expired, or was released).
+    """
+
+    def __init__(self, lease: str, owner: str, holder: str | None):
+        self.lease = lease
+        self.owner = owner
+        self.holder = holder
+        now = (
+            f"it is held by daemon {holder}"
+            if holder is not None
+            else "it expired, or another daemon took it over and released it"
+        )
+        super().__init__(
+            f"Tick not committed: daemon {owner} no longer holds {lease!r}; {now}. The daemon "
+            "holding the claim ticks this instigator."
+        )
 
 
 class NotFoundError(TocsinError, KeyError):

@@ -10,7 +10,10 @@ Every lease lives in the instance's lease store (``instance.leases``), keyed by 
 * ``tick/<origin id>``: held from the start of one tick until its runs are submitted. A tick
   that cannot take it is not made, and one that takes it first re-reads the instigator's
   state and gives up if another daemon ticked it meanwhile, so two ticks of one instigator
-  never overlap, even while ownership moves between daemons.
+  never overlap, even while ownership moves between daemons. The tick's commit is fenced by
+  it: ``write_tick(..., lease=claims.fence(...))`` checks in its transaction that the daemon
+  still holds it, so a daemon that stalled past its lease while another took the tick over
+  commits nothing (``TickClaimLostError``; the loop records the tick as abandoned).
 
 Leases are renewed by the daemon's heartbeat (``daemon/presence.py``); a daemon that dies
 stops renewing, its leases expire after ``daemon.lease_seconds`` and the other daemons take
@@ -22,6 +25,7 @@ holds the instance's home lease): it holds everything and every tick claim succe
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from collections.abc import Callable, Iterator, Sequence
@@ -29,7 +33,11 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from tocsin.storage.base import Lease
+from tocsin.errors import TickClaimLostError
+from tocsin.model.ticks import TickStatus
+from tocsin.storage.base import Lease, LeaseFence
+
+log = logging.getLogger("tocsin.daemon")
 
 DAEMON_PREFIX = "daemon/"
 TICK_PREFIX = "tick/"
@@ -76,6 +84,10 @@ class NoClaims:
     @contextmanager
     def tick(self, origin_id: str, now: datetime) -> Iterator[bool]:
         yield True
+
+    def fence(self, origin_id: str, now: datetime) -> LeaseFence | None:
+        """No fence: nobody else ticks."""
+        return None
 
 
 NO_CLAIMS = NoClaims()
@@ -163,6 +175,59 @@ class InstigatorClaims:
             yield True
         finally:
             self.leases.release_lease(name, self.daemon_id)
+
+    def fence(self, origin_id: str, now: datetime) -> LeaseFence | None:
+        """What a tick's commit checks: this daemon still holds ``tick/<origin id>``.
+
+        Taken at commit time (the clock's time when there is one), so a daemon that stalled
+        past its lease finds it expired or taken over.
+        """
+        return LeaseFence(tick_lease(origin_id), self.daemon_id, self._now(now))
+
+
+def write_fenced_tick(
+    instance: Any,
+    fence: LeaseFence | None,
+    tick: Any,
+    new_runs: Sequence[Any] = (),
+    cursor: str | None = None,
+    state: Any = None,
+) -> list[Any]:
+    """``instance.ticks.write_tick`` fenced by ``fence`` (unfenced when it is None).
+
+    Raises:
+        TickClaimLostError: another daemon took the tick's claim over; nothing was written.
+    """
+    if fence is None:
+        return list(instance.ticks.write_tick(tick, new_runs, cursor, state))
+    return list(instance.ticks.write_tick(tick, new_runs, cursor, state, lease=fence))
+
+
+def record_claim_lost(instance: Any, tick: Any, error: TickClaimLostError) -> str:
+    """Log a tick abandoned because its claim was lost, and mark its STARTED row so.
+
+    Only the abandoned tick's own row is written (nothing of the instigator's state, no run):
+    it ends SKIPPED with the reason, and the daemon now holding the claim ticks on.
+
+    Returns:
+        The reason recorded.
+    """
+    if error.holder is not None:
+        lost = f"claim lost to daemon {error.holder}"
+    else:
+        lost = "claim expired or passed to another daemon"
+    reason = f"Tick abandoned: {lost}; nothing of it was committed."
+    log.warning("%s: %s (%s)", tick.instigator_origin_id, reason, error)
+    if tick.tick_id is not None:
+        try:
+            stored = instance.ticks.get_tick(tick.tick_id)
+            abandoned = stored.with_status(
+                TickStatus.SKIPPED, skip_reason=reason, end_timestamp=tick.end_timestamp
+            )
+            instance.ticks.update_tick(abandoned)
+        except Exception:  # the record is a courtesy: the tick is abandoned either way
+            log.exception("Could not record abandoned tick %s", tick.tick_id)
+    return reason
 
 
 def submit_leftovers(

@@ -19,7 +19,10 @@ records what it did not turn into a run and why (``daemon/why.py``).
 
 With several daemons on one database (``claims``, see ``daemon/leases.py``) a pass handles
 only the schedules this daemon holds, each tick under its tick lease, and gives a tick up when
-another daemon handled a scheduled time since this pass read the state.
+another daemon handled a scheduled time since this pass read the state. Its commit is fenced by
+that lease (see ``daemon/leases.py``): a daemon that lost it while evaluating commits nothing,
+its tick ends SKIPPED ("Tick abandoned: claim lost to daemon X") and the times it had left are
+run by the daemon now holding the claim.
 
 The long-running daemon does not wait for a pass's schedules (``tick(now, wait=False)``): each
 due schedule is handled on the loop's threads, one in flight per schedule, like sensors.
@@ -52,7 +55,12 @@ from tocsin.daemon.common import (
     state_after_tick,
 )
 from tocsin.daemon.inflight import BackgroundTicks, TickAbandoned
-from tocsin.daemon.leases import NO_CLAIMS, submit_leftovers
+from tocsin.daemon.leases import (
+    NO_CLAIMS,
+    record_claim_lost,
+    submit_leftovers,
+    write_fenced_tick,
+)
 from tocsin.daemon.overlap import cancel_runs, plan_overlap, release_held, submittable
 from tocsin.daemon.pause import (
     PAUSE_NOTE,
@@ -65,7 +73,7 @@ from tocsin.daemon.pause import (
 from tocsin.daemon.policy import policy_for
 from tocsin.daemon.sensors import instance_ref_for
 from tocsin.daemon.why import EVALUATION_TIMEOUT, PAUSED, NotRun, duplicate_keys, with_not_run
-from tocsin.errors import DagsterInvariantViolationError
+from tocsin.errors import DagsterInvariantViolationError, TickClaimLostError
 from tocsin.model.errors_info import serializable_error_info_from_exc
 from tocsin.model.tags import SCHEDULE_NAME_TAG, SCHEDULED_EXECUTION_TIME_TAG
 from tocsin.model.ticks import (
@@ -128,6 +136,14 @@ def schedule_settings(instance: Any) -> dict[str, Any]:
         return dict((settings("schedules") if settings else None) or {})
     except Exception:  # an instance without settings support: defaults apply
         return {}
+
+
+class _ClaimLost(Exception):
+    """A scheduled time's tick lost its claim (recorded as abandoned): the plan stops."""
+
+    def __init__(self, outcome: TickOutcome):
+        super().__init__(outcome.skip_reason)
+        self.outcome = outcome
 
 
 class ScheduleLoop(BackgroundTicks):
@@ -272,7 +288,12 @@ class ScheduleLoop(BackgroundTicks):
                 if PAUSE_NOTE in state.extra and state.status == InstigatorStatus.STOPPED:
                     break  # paused by the previous tick: the other times are not run
             not_run = plan.not_run if index == 0 else ()
-            outcomes.append(self._tick_one(location, info, state, scheduled, now, not_run=not_run))
+            try:
+                outcome = self._tick_one(location, info, state, scheduled, now, not_run=not_run)
+            except _ClaimLost as lost:
+                outcomes.append(lost.outcome)
+                break  # the daemon now holding the claim runs the other times
+            outcomes.append(outcome)
         return outcomes
 
     def _record_not_run(self, info, state: InstigatorState, plan: DuePlan, now) -> TickOutcome:
@@ -296,8 +317,17 @@ class ScheduleLoop(BackgroundTicks):
             last_run_key=None,
             **{LAST_SCHEDULED: plan.newest.timestamp()},
         )
-        self.instance.ticks.write_tick(tick, [], None, new_state)
+        try:
+            self._write_tick(tick, [], None, new_state, now)
+        except TickClaimLostError as lost:
+            reason = record_claim_lost(self.instance, tick, lost)
+            return TickOutcome(state.origin_id, TickStatus.SKIPPED, tick.tick_id, (), reason)
         return TickOutcome(state.origin_id, TickStatus.SKIPPED, tick.tick_id, (), skip, None)
+
+    def _write_tick(self, tick: Tick, runs, cursor: str | None, state, now: datetime):
+        """``write_tick`` fenced by the tick's claim when daemons share the instance."""
+        fence = self.claims.fence(tick.instigator_origin_id, now) if self.claims.shared else None
+        return write_fenced_tick(self.instance, fence, tick, runs, cursor, state)
 
     def _tick_one(
         self,
@@ -324,7 +354,12 @@ class ScheduleLoop(BackgroundTicks):
         )
         if self._abandoned.is_set():
             raise TickAbandoned(state.origin_id)
-        return self._record(location, info, state, tick, evaluation, scheduled, now)
+        try:
+            return self._record(location, info, state, tick, evaluation, scheduled, now)
+        except TickClaimLostError as lost:
+            reason = record_claim_lost(self.instance, tick.with_changes(end_timestamp=now), lost)
+            outcome = TickOutcome(state.origin_id, TickStatus.SKIPPED, tick.tick_id, (), reason)
+            raise _ClaimLost(outcome) from lost
 
     def _record(self, location, info, state, tick, evaluation: Evaluation, scheduled, now):
         policy = policy_for(info, self.policy_defaults)
@@ -382,7 +417,7 @@ class ScheduleLoop(BackgroundTicks):
         new_state, note = count_tick(new_state, status, policy.pause_after_failures, now)
         if note is not None:
             tick = noted(tick, note)
-        new_runs = self.instance.ticks.write_tick(tick, runs, None, new_state)
+        new_runs = self._write_tick(tick, runs, None, new_state, now)
         if plan.cancel:
             cancel_runs(self.instance, plan.cancel, [r.run_id for r in new_runs])
         to_submit = submittable(new_runs)
@@ -406,5 +441,5 @@ class ScheduleLoop(BackgroundTicks):
             last_run_key=None,
             **{LAST_SCHEDULED: scheduled.timestamp()},
         )
-        self.instance.ticks.write_tick(tick, (), None, paused(new_state, note, now))
+        self._write_tick(tick, (), None, paused(new_state, note, now), now)
         return TickOutcome(state.origin_id, TickStatus.SKIPPED, tick.tick_id, skip_reason=note)

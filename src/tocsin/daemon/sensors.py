@@ -12,7 +12,9 @@ written when an event its ``wake_on`` lists arrives); each pass reads them in on
 
 With several daemons on one database (``claims``, see ``daemon/leases.py``) a pass ticks only
 the sensors this daemon holds, each under its tick lease, and gives a tick up when the
-sensor's state changed since it was read (another daemon ticked it).
+sensor's state changed since it was read (another daemon ticked it). Its commit is fenced by
+that lease: a daemon that lost it while evaluating (stalled past ``daemon.lease_seconds``)
+commits nothing, and its tick ends SKIPPED, "Tick abandoned: claim lost to daemon X".
 
 The long-running daemon does not wait for a pass's ticks (``tick(now, wait=False)``): each
 due sensor's tick runs on the loop's threads, one in flight per sensor, and later passes
@@ -47,7 +49,12 @@ from tocsin.daemon.common import (
 from tocsin.daemon.crash import crash_point
 from tocsin.daemon.gcpause import collector_paused
 from tocsin.daemon.inflight import BackgroundTicks
-from tocsin.daemon.leases import NO_CLAIMS, submit_leftovers
+from tocsin.daemon.leases import (
+    NO_CLAIMS,
+    record_claim_lost,
+    submit_leftovers,
+    write_fenced_tick,
+)
 from tocsin.daemon.overlap import cancel_runs, plan_overlap, release_held, submittable
 from tocsin.daemon.pause import (
     cleared_if_resumed,
@@ -59,6 +66,7 @@ from tocsin.daemon.pause import (
 from tocsin.daemon.policy import RunPolicy, policy_for
 from tocsin.daemon.policy import policy_defaults as read_policy_defaults
 from tocsin.daemon.why import EVALUATION_TIMEOUT, PAUSED, NotRun, duplicate_keys, with_not_run
+from tocsin.errors import TickClaimLostError
 from tocsin.model.errors_info import SerializableErrorInfo
 from tocsin.model.tags import SENSOR_NAME_TAG
 from tocsin.model.ticks import InstigatorState, InstigatorType, Tick, TickStatus
@@ -218,7 +226,21 @@ class SensorLoop(BackgroundTicks):
         # Recording is tocsin's own bounded burst of allocation (daemon/gcpause.py); the
         # evaluation is not paused, since user code may run long.
         with collector_paused():
-            return self._record(location, info, state, tick, evaluation, now)
+            try:
+                return self._record(location, info, state, tick, evaluation, now)
+            except TickClaimLostError as lost:
+                reason = record_claim_lost(
+                    self.instance, tick.with_changes(end_timestamp=now), lost
+                )
+                outcome = TickOutcome(
+                    state.origin_id, TickStatus.SKIPPED, tick.tick_id, skip_reason=reason
+                )
+                return outcome, []
+
+    def _write_tick(self, tick: Tick, runs, cursor: str | None, state, now: datetime):
+        """``write_tick`` fenced by the tick's claim when daemons share the instance."""
+        fence = self.claims.fence(tick.instigator_origin_id, now) if self.claims.shared else None
+        return write_fenced_tick(self.instance, fence, tick, runs, cursor, state)
 
     def _record(self, location, info, state, tick: Tick, evaluation: Evaluation, now: datetime):
         policy = policy_for(info, self.policy_defaults)
@@ -267,7 +289,7 @@ class SensorLoop(BackgroundTicks):
         )
         new_state, _ = count_tick(new_state, status, policy.pause_after_failures, now)
         crash_point("after_evaluate")
-        new_runs = self.instance.ticks.write_tick(tick, runs, evaluation.cursor, new_state)
+        new_runs = self._write_tick(tick, runs, evaluation.cursor, new_state, now)
         crash_point("after_commit")
         report_reactions(self.instance, info.name, evaluation)
         if plan.cancel:
@@ -303,7 +325,7 @@ class SensorLoop(BackgroundTicks):
         new_state = state_after_tick(
             state, now=now, status=TickStatus.SKIPPED, cursor=state.cursor, last_run_key=None
         )
-        self.instance.ticks.write_tick(tick, (), None, paused(new_state, note, now))
+        self._write_tick(tick, (), None, paused(new_state, note, now), now)
         outcome = TickOutcome(state.origin_id, TickStatus.SKIPPED, tick.tick_id, skip_reason=note)
         return outcome, []
 
@@ -345,7 +367,7 @@ class SensorLoop(BackgroundTicks):
         )
         if note is not None:
             tick = noted(tick, note)
-        self.instance.ticks.write_tick(tick, (), cursor, new_state)
+        self._write_tick(tick, (), cursor, new_state, now)
         if survives:
             report_reactions(self.instance, info.name, evaluation)
         outcome = TickOutcome(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +16,7 @@ from tocsin.model.asset_key import AssetKey
 from tocsin.model.events import DagsterEventType, EventLogEntry, EventLogRecord, EventRecordsFilter
 from tocsin.model.run import DagsterRun, DagsterRunStatus, RunRecord, RunsFilter
 from tocsin.model.tags import INSTIGATOR_TAG, RUN_KEY_TAG, SCHEDULE_NAME_TAG, SENSOR_NAME_TAG
-from tocsin.model.ticks import InstigatorState, InstigatorType, Tick, TickStatus
+from tocsin.model.ticks import InstigatorState, InstigatorStatus, InstigatorType, Tick, TickStatus
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,15 @@ class Lease:
     name: str
     owner: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class LeaseFence:
+    """What a fenced write checks first: ``owner`` still holds lease ``name`` at ``now``."""
+
+    name: str
+    owner: str
+    now: datetime
 
 
 @dataclass(frozen=True)
@@ -248,6 +257,41 @@ class TickStore(ABC):
         """Insert or replace the state of ``state.origin_id``."""
         return self.add_instigator_state(state)
 
+    def set_instigator_status(
+        self,
+        origin_id: str,
+        status: InstigatorStatus,
+        extra_changes: Mapping[str, Any] | None = None,
+        *,
+        default: InstigatorState | None = None,
+    ) -> InstigatorState:
+        """Set an instigator's status and some keys of its ``extra``, nothing else.
+
+        The cursor, the last tick and the other ``extra`` keys stay as stored, so a change
+        made through the web UI or the CLI never undoes what a daemon wrote meanwhile. A
+        missing state is created from ``default`` (its status and extra overridden).
+
+        The default reads and writes the state; ``SqlStorage`` does it in one locked
+        transaction.
+
+        Raises:
+            NotFoundError: there is no state for ``origin_id`` and no ``default``.
+        """
+        state = self.get_instigator_state(origin_id) or _require_default(origin_id, default)
+        extra = {**state.extra, **(extra_changes or {})}
+        return self.add_instigator_state(replace(state, status=status, extra=extra))
+
+    def set_instigator_cursor(
+        self, origin_id: str, cursor: str | None, *, default: InstigatorState | None = None
+    ) -> InstigatorState:
+        """Set an instigator's cursor, nothing else (see ``set_instigator_status``).
+
+        Raises:
+            NotFoundError: there is no state for ``origin_id`` and no ``default``.
+        """
+        state = self.get_instigator_state(origin_id) or _require_default(origin_id, default)
+        return self.add_instigator_state(replace(state, cursor=cursor))
+
     @abstractmethod
     def delete_instigator_state(self, origin_id: str) -> None:
         """Forget an instigator's state (its ticks stay)."""
@@ -267,6 +311,8 @@ class TickStore(ABC):
         new_runs: Sequence[DagsterRun] = (),
         cursor: str | None = None,
         state: InstigatorState | None = None,
+        *,
+        lease: LeaseFence | None = None,
     ) -> list[DagsterRun]:
         """Record a finished evaluation in ONE transaction.
 
@@ -280,9 +326,16 @@ class TickStore(ABC):
             new_runs: runs the evaluation asked for, NOT_STARTED.
             cursor: the instigator's new cursor (None leaves ``state``'s cursor).
             state: the instigator state to write with the tick.
+            lease: when given, the transaction first checks (and holds, until it commits)
+                that ``lease.owner`` still holds the lease ``lease.name``, unexpired at
+                ``lease.now``; a daemon whose tick claim passed to another daemon while it
+                evaluated thus commits nothing.
 
         Returns:
             The runs inserted, in request order.
+
+        Raises:
+            TickClaimLostError: ``lease`` is no longer held by its owner; nothing is written.
         """
 
     @abstractmethod
@@ -387,6 +440,17 @@ class ComputeLogStore(ABC):
     @abstractmethod
     def delete_logs(self, run_id: str) -> None:
         """Remove every captured log of a run."""
+
+
+def _require_default(origin_id: str, default: InstigatorState | None) -> InstigatorState:
+    if default is None:
+        from tocsin.errors import NotFoundError
+
+        raise NotFoundError(
+            f"No stored state for instigator {origin_id!r}; pass default= (the state to "
+            "create) to set it anyway."
+        )
+    return default
 
 
 def run_instigator_id(tags: Mapping[str, Any]) -> str | None:

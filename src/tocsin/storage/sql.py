@@ -1,8 +1,10 @@
 """``SqlStorage``: every store of ``storage/base.py`` in SQLAlchemy Core, on SQLite or PostgreSQL.
 
-The dialects differ in two helpers only: ``insert_ignore`` (ON CONFLICT DO NOTHING in both)
-and ``claim_due`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the write transaction
-is already the single writer, begun with ``BEGIN IMMEDIATE`` by ``storage/sqlite.py``).
+Instigator state and ticks are in ``storage/sql_ticks.py``, the event log in
+``storage/sql_events.py``. The dialects differ in two helpers only: ``insert_ignore`` (ON
+CONFLICT DO NOTHING in both) and ``claim_due`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on
+SQLite the write transaction is already the single writer, begun with ``BEGIN IMMEDIATE`` by
+``storage/sqlite.py``).
 """
 
 from __future__ import annotations
@@ -16,15 +18,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tocsin.errors import (
-    DagsterInvariantViolationError,
-    DagsterRunNotFoundError,
-    NotFoundError,
-    StorageError,
-)
+from tocsin.errors import DagsterInvariantViolationError, DagsterRunNotFoundError, StorageError
 from tocsin.model.run import DagsterRun, DagsterRunStatus, RunRecord, RunsFilter
 from tocsin.model.tags import RUN_KEY_TAG
-from tocsin.model.ticks import InstigatorState, InstigatorStatus, InstigatorType, Tick, TickStatus
 from tocsin.storage import bulk
 from tocsin.storage import schema as t
 from tocsin.storage.base import (
@@ -34,10 +30,10 @@ from tocsin.storage.base import (
     MiscStore,
     PartitionStore,
     RunStore,
-    TickStore,
     run_instigator_id,
 )
 from tocsin.storage.sql_events import SqlEventLog
+from tocsin.storage.sql_ticks import SqlTickStore
 
 # Bound parameters per statement: SQLite allows 32766, PostgreSQL 65535.
 _MAX_PARAMS = {"sqlite": 30000, "postgresql": 60000}
@@ -58,7 +54,7 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
-class SqlStorage(SqlEventLog, RunStore, PartitionStore, TickStore, LeaseStore, MiscStore):
+class SqlStorage(SqlEventLog, SqlTickStore, RunStore, PartitionStore, LeaseStore, MiscStore):
     """All of tocsin's stores on one SQLAlchemy engine.
 
     Args:
@@ -503,198 +499,6 @@ class SqlStorage(SqlEventLog, RunStore, PartitionStore, TickStore, LeaseStore, M
                     c.partitions_def_name == name, c.partition == key
                 )
             )
-
-    # -- instigator state and ticks ---------------------------------------------------------------
-
-    @staticmethod
-    def _state_values(state: InstigatorState) -> dict[str, Any]:
-        return {
-            "name": state.name,
-            "instigator_type": state.instigator_type.value,
-            "status": state.status.value,
-            "body": state.to_dict(),
-            "update_timestamp": _utcnow(),
-        }
-
-    def get_instigator_state(self, origin_id: str) -> InstigatorState | None:
-        c = t.instigators.c
-        with self._read() as conn:
-            body = conn.execute(sa.select(c.body).where(c.origin_id == origin_id)).scalar()
-        return None if body is None else InstigatorState.from_dict(body)
-
-    def all_instigator_state(
-        self, instigator_type: InstigatorType | None = None
-    ) -> list[InstigatorState]:
-        c = t.instigators.c
-        query = sa.select(c.body).order_by(c.origin_id)
-        if instigator_type is not None:
-            query = query.where(c.instigator_type == instigator_type.value)
-        with self._read() as conn:
-            return [InstigatorState.from_dict(body) for body in conn.execute(query).scalars()]
-
-    def add_instigator_state(self, state: InstigatorState) -> InstigatorState:
-        with self._write() as conn:
-            self._write_state(conn, state)
-        return state
-
-    def _write_state(self, conn: sa.Connection, state: InstigatorState) -> None:
-        self._upsert(conn, t.instigators, {"origin_id": state.origin_id}, self._state_values(state))
-
-    def delete_instigator_state(self, origin_id: str) -> None:
-        with self._write() as conn:
-            conn.execute(sa.delete(t.instigators).where(t.instigators.c.origin_id == origin_id))
-
-    @staticmethod
-    def _tick_values(tick: Tick) -> dict[str, Any]:
-        return {
-            "instigator_origin_id": tick.instigator_origin_id,
-            "instigator_name": tick.instigator_name,
-            "instigator_type": tick.instigator_type.value,
-            "status": tick.status.value,
-            "timestamp": tick.timestamp,
-            "body": tick.to_dict(),
-        }
-
-    def _save_tick(self, conn: sa.Connection, tick: Tick) -> Tick:
-        if tick.tick_id is None:
-            insert = sa.insert(t.ticks).values(**self._tick_values(tick)).returning(t.ticks.c.id)
-            return replace(tick, tick_id=conn.execute(insert).scalar_one())
-        update = sa.update(t.ticks).where(t.ticks.c.id == tick.tick_id)
-        if conn.execute(update.values(**self._tick_values(tick))).rowcount == 0:
-            raise NotFoundError(f"Tick {tick.tick_id} is not in the tick store.")
-        return tick
-
-    def create_tick(self, tick: Tick) -> Tick:
-        with self._write() as conn:
-            return self._save_tick(conn, replace(tick, tick_id=None))
-
-    def update_tick(self, tick: Tick) -> Tick:
-        if tick.tick_id is None:
-            raise NotFoundError(
-                "update_tick needs a stored tick (tick_id is None); use create_tick."
-            )
-        with self._write() as conn:
-            return self._save_tick(conn, tick)
-
-    def write_tick(
-        self,
-        tick: Tick,
-        new_runs: Sequence[DagsterRun] = (),
-        cursor: str | None = None,
-        state: InstigatorState | None = None,
-    ) -> list[DagsterRun]:
-        with self._write() as conn:
-            made, skipped = self._insert_runs(conn, new_runs)
-            self._checkpoint("runs")
-            tick = replace(
-                tick,
-                run_ids=(*tick.run_ids, *(r.run_id for r in made)),
-                run_keys=(*tick.run_keys, *(r.run_key for r in made if r.run_key is not None)),
-                skipped_run_keys={**tick.skipped_run_keys, **skipped},
-            )
-            tick = self._save_tick(conn, tick)
-            self._checkpoint("tick")
-            state = self._state_for_tick(conn, tick, cursor, state)
-            if state is not None:
-                state = self._keep_stop(conn, state)
-                self._write_state(conn, state)
-            self._checkpoint("state")
-        return made
-
-    def _state_for_tick(
-        self, conn: sa.Connection, tick: Tick, cursor: str | None, state: InstigatorState | None
-    ) -> InstigatorState | None:
-        if state is None and cursor is None:
-            return None
-        if state is None:
-            c = t.instigators.c
-            body = conn.execute(
-                sa.select(c.body).where(c.origin_id == tick.instigator_origin_id)
-            ).scalar()
-            state = (
-                InstigatorState.from_dict(body)
-                if body is not None
-                else InstigatorState(
-                    tick.instigator_origin_id,
-                    tick.instigator_name,
-                    tick.instigator_type,
-                    InstigatorStatus.DECLARED_IN_CODE,
-                )
-            )
-        last_key = tick.run_keys[-1] if tick.run_keys else state.last_run_key
-        return replace(
-            state,
-            cursor=state.cursor if cursor is None else cursor,
-            last_tick_timestamp=tick.timestamp,
-            last_tick_status=tick.status,
-            last_run_key=last_key,
-        )
-
-    def _keep_stop(self, conn: sa.Connection, state: InstigatorState) -> InstigatorState:
-        """A tick never undoes a stop made while it was evaluated.
-
-        The daemon read ``state`` before the evaluation; if someone stopped the instigator since
-        (web UI, CLI), the stored STOPPED stays, with its ``status_changed_at``.
-        """
-        if state.status == InstigatorStatus.STOPPED:
-            return state
-        c = t.instigators.c
-        query = sa.select(c.status, c.body).where(c.origin_id == state.origin_id)
-        if self.dialect == "postgresql":
-            query = query.with_for_update()
-        row = conn.execute(query).first()
-        if row is None or row.status != InstigatorStatus.STOPPED.value:
-            return state
-        extra = dict(state.extra)
-        stopped_at = (row.body.get("extra") or {}).get("status_changed_at")
-        if stopped_at is not None:
-            extra["status_changed_at"] = stopped_at
-        return replace(state, status=InstigatorStatus.STOPPED, extra=extra)
-
-    def get_tick(self, tick_id: int) -> Tick:
-        with self._read() as conn:
-            body = conn.execute(sa.select(t.ticks.c.body).where(t.ticks.c.id == tick_id)).scalar()
-        if body is None:
-            raise NotFoundError(f"Tick {tick_id} is not in the tick store.")
-        return Tick.from_dict(body, tick_id)
-
-    def get_ticks(
-        self,
-        origin_id: str,
-        *,
-        limit: int | None = None,
-        statuses: Sequence[TickStatus] | None = None,
-        before: datetime | None = None,
-        after: datetime | None = None,
-    ) -> list[Tick]:
-        c = t.ticks.c
-        query = (
-            sa.select(c.id, c.body)
-            .where(c.instigator_origin_id == origin_id)
-            .order_by(c.timestamp.desc(), c.id.desc())
-        )
-        if statuses is not None:
-            query = query.where(c.status.in_([s.value for s in statuses]))
-        if before is not None:
-            query = query.where(c.timestamp < before)
-        if after is not None:
-            query = query.where(c.timestamp > after)
-        if limit is not None:
-            query = query.limit(limit)
-        with self._read() as conn:
-            return [Tick.from_dict(row.body, row.id) for row in conn.execute(query)]
-
-    def purge_ticks(
-        self, origin_id: str | None, before: datetime, statuses: Sequence[TickStatus] | None = None
-    ) -> int:
-        c = t.ticks.c
-        stmt = sa.delete(t.ticks).where(c.timestamp < before)
-        if origin_id is not None:
-            stmt = stmt.where(c.instigator_origin_id == origin_id)
-        if statuses is not None:
-            stmt = stmt.where(c.status.in_([s.value for s in statuses]))
-        with self._write() as conn:
-            return int(conn.execute(stmt).rowcount)
 
     # -- leases -----------------------------------------------------------------------------------
 

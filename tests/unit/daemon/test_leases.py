@@ -138,6 +138,9 @@ class _Interleaved:
         self.other.tick(self.now)
         yield True
 
+    def fence(self, origin_id: str, now: datetime) -> None:
+        return None
+
 
 def test_a_tick_is_given_up_when_another_daemon_ticked_since_the_state_was_read(shared, location):
     location.infos = location.infos[:1]
