@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,23 +69,28 @@ def status_of(info: Any, state: Any) -> str:
     return "RUNNING" if is_running(info, state) else "STOPPED"
 
 
-def save_state(instance: Any, location: Any, info: Any, **changes: Any) -> Any:
+def save_cursor(instance: Any, location: Any, info: Any, cursor: str | None) -> Any:
+    """Set only the cursor (the status and what the daemon wrote stay as stored)."""
     from tocsin.daemon.common import fresh_state
 
-    state = state_of(instance, location, info) or fresh_state(location.name, info)
-    return instance.ticks.add_instigator_state(replace(state, **changes))
+    return instance.ticks.set_instigator_cursor(
+        origin(location, info), cursor, default=fresh_state(location.name, info)
+    )
 
 
 def set_status(instance: Any, location: Any, info: Any, running: bool) -> None:
+    """Start or stop: only the status and its times change, never the cursor or last tick."""
+    from tocsin.daemon.common import fresh_state
     from tocsin.model.ticks import InstigatorStatus
 
     status = InstigatorStatus.RUNNING if running else InstigatorStatus.STOPPED
-    state = state_of(instance, location, info)
     now = datetime.now(UTC).timestamp()
-    extra = {**(state.extra if state else {}), "status_changed_at": now}
+    changes = {"status_changed_at": now}
     if running and info.kind == "schedule":
-        extra["started_at"] = now  # a schedule started again never catches up its stopped time
-    save_state(instance, location, info, status=status, extra=extra)
+        changes["started_at"] = now  # a schedule started again never catches up its stopped time
+    instance.ticks.set_instigator_status(
+        origin(location, info), status, changes, default=fresh_state(location.name, info)
+    )
     click.echo(f"{info.kind.capitalize()} {info.name} is now {status.value}.")
 
 

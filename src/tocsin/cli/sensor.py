@@ -19,7 +19,7 @@ from tocsin.cli.instigator import (
     add_lifecycle_commands,
     find_of_kind,
     print_evaluation,
-    save_state,
+    save_cursor,
     state_of,
     status_of,
 )
@@ -131,5 +131,5 @@ def cursor_command(name: str, new_cursor, delete: bool, files, modules, workspac
         state = state_of(instance, location, info)
         click.echo(repr(None if state is None else state.cursor))
         return
-    save_state(instance, location, info, cursor=None if delete else new_cursor)
+    save_cursor(instance, location, info, None if delete else new_cursor)
     click.echo(f"Sensor {name}: cursor {'deleted' if delete else f'set to {new_cursor!r}'}.")

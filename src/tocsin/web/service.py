@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -196,16 +196,21 @@ class Service:
         )
 
     def set_running(self, item: Instigator, running: bool, now: datetime) -> InstigatorState:
-        state = self._base_state(item)
+        """Start or stop; only the status and its times change, so a cursor or tick the
+        daemon wrote since ``item`` was read stays."""
         status = InstigatorStatus.RUNNING if running else InstigatorStatus.STOPPED
-        extra = {**state.extra, "status_changed_at": now.timestamp()}
+        changes = {"status_changed_at": now.timestamp()}
         if running and item.kind == SCHEDULE:
-            extra["started_at"] = now.timestamp()
-        return self.instance.ticks.add_instigator_state(replace(state, status=status, extra=extra))
+            changes["started_at"] = now.timestamp()
+        return self.instance.ticks.set_instigator_status(
+            item.origin_id, status, changes, default=self._base_state(item)
+        )
 
     def set_cursor(self, item: Instigator, cursor: str | None) -> InstigatorState:
-        state = self._base_state(item)
-        return self.instance.ticks.add_instigator_state(replace(state, cursor=cursor))
+        """Set the cursor; the status and the rest of the stored state stay as they are."""
+        return self.instance.ticks.set_instigator_cursor(
+            item.origin_id, cursor, default=self._base_state(item)
+        )
 
     def _require_code(self, item: Instigator) -> Any:
         if item.code_location is None or item.info is None:
