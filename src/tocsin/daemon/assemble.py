@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from tocsin.daemon.leases import NO_CLAIMS, ExclusiveLoop, InstigatorClaims
-from tocsin.daemon.monitoring import RunMonitorLoop
+from tocsin.daemon.monitoring import RunMonitorLoop, SharedMonitorScope
 from tocsin.daemon.presence import DaemonPresence, is_sqlite, lease_setting
 from tocsin.daemon.retention import RetentionLoop
 from tocsin.daemon.run_queue import QueuedCoordinator, RunQueueLoop, is_queued_coordinator
@@ -95,13 +95,20 @@ def build_daemon(
     if queued:
         owner = None if presence is None else presence.daemon_id
         loops["QUEUED_RUN_COORDINATOR"] = RunQueueLoop(instance, launcher, owner=owner)
-    loops["MONITORING"] = RunMonitorLoop(instance, launcher)
+    scope = None
+    if claims.shared:
+        scope = SharedMonitorScope(claims.leases, claims.daemon_id, claims.lease, clock=utc_now)
+    loops["MONITORING"] = RunMonitorLoop(instance, launcher, scope=scope)
     loops["RETENTION"] = RetentionLoop(instance)
     if claims.shared:
-        for name in ("MONITORING", "RETENTION"):
-            loops[name] = ExclusiveLoop(
-                loops[name], name, claims.leases, claims.daemon_id, claims.lease, clock=utc_now
-            )
+        loops["RETENTION"] = ExclusiveLoop(
+            loops["RETENTION"],
+            "RETENTION",
+            claims.leases,
+            claims.daemon_id,
+            claims.lease,
+            clock=utc_now,
+        )
     return DaemonRunner(
         instance,
         loops,

@@ -261,8 +261,9 @@ def submit_leftovers(
 
 class ExclusiveLoop:
     """Runs ``loop`` only in the daemon holding the lease ``loop/<name>`` (sticky: the heartbeat
-    renews it), so instance-wide chores (run monitoring, tick retention) are done by one daemon
-    at a time; when it dies another takes the lease after it expires."""
+    renews it), so instance-wide chores (tick retention) are done by one daemon at a time; when
+    it dies another takes the lease after it expires. Run monitoring has leases of its own, one
+    per host (``daemon/monitoring.py``)."""
 
     def __init__(
         self,

@@ -9,6 +9,15 @@
   ``max_runtime_seconds``) has passed is stopped and marked FAILURE
   ("Exceeded maximum runtime of N seconds.").
 
+A worker pid means something only on the host that started it, so the launcher records the
+host too (``.tocsin/worker_host``) and monitoring judges, stops and cancels only the runs whose
+worker is on its own host, or that record no host (runs launched before hosts were recorded, or
+by a launcher that records no pid). With several daemons on one database (``MonitorScope``):
+the daemon holding ``loop/MONITORING`` handles the runs that record no host, and on each host
+the daemon holding ``loop/MONITORING/host/<host>`` handles that host's runs. A host's runs are
+thus left to a daemon on that host: tocsin's run workers send no heartbeat that another host
+could judge them by, and a run's last event says nothing of a long step.
+
 Settings read (``run_monitoring`` in tocsin.yaml): ``enabled`` (default true),
 ``poll_interval_seconds`` (default 30), ``max_runtime_seconds`` (default: no limit).
 """
@@ -23,7 +32,13 @@ from typing import Any
 
 from tocsin.daemon.common import TickReport
 from tocsin.errors import ConfigError
-from tocsin.launchers.processes import pid_is_alive, terminate_pid, worker_pid
+from tocsin.launchers.processes import (
+    pid_is_alive,
+    terminate_pid,
+    this_host,
+    worker_host,
+    worker_pid,
+)
 from tocsin.model.run import DagsterRun, DagsterRunStatus, RunsFilter
 from tocsin.model.tags import MAX_RUNTIME_SECONDS_TAG
 
@@ -111,6 +126,75 @@ def cancel_run(instance: Any, run_id: str) -> DagsterRun:
     return instance.get_run(run_id)
 
 
+class MonitorScope:
+    """Which runs one daemon's monitoring handles: alone, those on its host and those that
+    record no host.
+
+    Args:
+        host: this host's name (default ``socket.gethostname()``).
+    """
+
+    def __init__(self, host: str | None = None):
+        self.host = host or this_host()
+
+    def holds(self, now: datetime) -> tuple[bool, bool]:
+        """(handles the runs that record no host, handles the runs on this host)."""
+        return True, True
+
+    def judges(self, now: datetime) -> Callable[[DagsterRun], bool]:
+        """Whether this pass handles a run (its worker by pid, cancellation, max runtime)."""
+        unplaced, local = self.holds(now)
+
+        def judged(run: DagsterRun) -> bool:
+            host = worker_host(run.tags)
+            return unplaced if host is None else local and host == self.host
+
+        return judged
+
+
+class SharedMonitorScope(MonitorScope):
+    """Monitoring of daemons sharing one database: ``loop/MONITORING`` (one daemon) handles
+    the runs that record no host, ``loop/MONITORING/host/<host>`` (one daemon per host) the
+    runs on that host. Both leases are sticky (the daemon's heartbeat renews them).
+
+    Args:
+        leases: the instance's lease store.
+        owner: this daemon's id.
+        lease: how long a lease lasts without renewal.
+        host: this host's name (default ``socket.gethostname()``).
+        clock: the time leases are taken at (default: each pass's ``now``).
+    """
+
+    def __init__(
+        self,
+        leases: Any,
+        owner: str,
+        lease: timedelta,
+        *,
+        host: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ):
+        super().__init__(host)
+        self.leases = leases
+        self.owner = owner
+        self.lease = lease
+        self.clock = clock
+
+    def holds(self, now: datetime) -> tuple[bool, bool]:
+        at = now if self.clock is None else self.clock()
+        unplaced = self.leases.claim_lease(MONITOR_LEASE, self.owner, self.lease, at)
+        local = self.leases.claim_lease(host_monitor_lease(self.host), self.owner, self.lease, at)
+        return bool(unplaced), bool(local)
+
+
+MONITOR_LEASE = "loop/MONITORING"
+
+
+def host_monitor_lease(host: str) -> str:
+    """The lease of the daemon that monitors the runs on ``host``."""
+    return f"{MONITOR_LEASE}/host/{host}"
+
+
 class RunMonitorLoop:
     """Watches the runs in progress.
 
@@ -120,6 +204,8 @@ class RunMonitorLoop:
         settings: read from the instance's ``run_monitoring`` settings when omitted.
         is_alive: tells whether a pid is a live process (tests pass a fake).
         stop_pid: stops a process by pid (tests pass a fake).
+        scope: which runs this daemon handles (default: those on this host and those that
+            record no host).
     """
 
     def __init__(
@@ -130,8 +216,10 @@ class RunMonitorLoop:
         *,
         is_alive: Callable[[int], bool] = pid_is_alive,
         stop_pid: Callable[[int], bool] = terminate_pid,
+        scope: MonitorScope | None = None,
     ):
         self.instance = instance
+        self.scope = MonitorScope() if scope is None else scope
         self.launcher = launcher
         if settings is None:
             settings = monitor_settings(_instance_settings(instance, "run_monitoring"))
@@ -147,11 +235,16 @@ class RunMonitorLoop:
         if self.last_pass is not None and now - self.last_pass < self.settings.poll_interval:
             return report
         self.last_pass = now
+        judged = self.scope.judges(now)
         for run in self._runs(DagsterRunStatus.CANCELING):
+            if not judged(run):
+                continue  # its worker is on another host: a daemon there stops it
             self._stop(run)
             self.instance.report_run_canceled(self._current(run))
             report.canceled.append(run.run_id)
         for run in self._runs(DagsterRunStatus.STARTING, DagsterRunStatus.STARTED):
+            if not judged(run):
+                continue  # its pid means something on its own host only
             if self._check_worker(run):
                 report.failed_dead_worker.append(run.run_id)
             elif self._check_runtime(run, now):

@@ -1,13 +1,34 @@
-"""Worker processes by pid: is one alive, and stop one (SIGTERM, then SIGKILL)."""
+"""Worker processes by pid and host: is one alive, and stop one (SIGTERM, then SIGKILL)."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 
-# The pid of the process executing a run, written by the launcher that started it.
+# The pid of the process executing a run, written by the launcher that started it, and the
+# host it runs on (``socket.gethostname()``): a pid means something on that host only.
 WORKER_PID_TAG = ".tocsin/worker_pid"
+WORKER_HOST_TAG = ".tocsin/worker_host"
+
+
+def this_host() -> str:
+    """The name run workers started here record as their host."""
+    return socket.gethostname()
+
+
+def worker_host(tags: object) -> str | None:
+    """The host recorded with a run's worker pid, or None (recorded before hosts were, or by a
+    launcher that records none)."""
+    text = getattr(tags, "get", lambda _k: None)(WORKER_HOST_TAG)
+    return None if not text else str(text)
+
+
+def is_on_this_host(tags: object, host: str | None = None) -> bool:
+    """Whether a run's worker pid can be judged here: no host recorded, or this one."""
+    recorded = worker_host(tags)
+    return recorded is None or recorded == (host or this_host())
 
 
 def worker_pid(tags: object) -> int | None:

@@ -13,7 +13,14 @@ import threading
 from typing import Any
 
 from tocsin.launchers.base import RunLauncher
-from tocsin.launchers.processes import WORKER_PID_TAG, terminate_pid, worker_pid
+from tocsin.launchers.processes import (
+    WORKER_HOST_TAG,
+    WORKER_PID_TAG,
+    is_on_this_host,
+    terminate_pid,
+    this_host,
+    worker_pid,
+)
 from tocsin.launchers.run_worker import encode_ref
 from tocsin.model.run import DagsterRun
 
@@ -43,8 +50,10 @@ class SubprocessLauncher(RunLauncher):
             self._reap()
             self._procs[run.run_id] = proc
         # Recorded so that run monitoring (in this daemon or after a restart) can tell a
-        # worker that died from one still working, and can stop it.
-        self.instance.add_run_tags(run.run_id, {WORKER_PID_TAG: str(proc.pid)})
+        # worker that died from one still working, and can stop it; the host says where the
+        # pid means something when daemons run on several hosts.
+        tags = {WORKER_PID_TAG: str(proc.pid), WORKER_HOST_TAG: this_host()}
+        self.instance.add_run_tags(run.run_id, tags)
 
     def _log_file(self, run_id: str) -> Any:
         store = getattr(self.instance, "compute_log_manager", None)
@@ -72,9 +81,12 @@ class SubprocessLauncher(RunLauncher):
         with self._lock:
             proc = self._procs.pop(run_id, None)
         if proc is None:
-            # Started by an earlier daemon process: stop it by the pid on the run.
+            # Started by an earlier daemon process: stop it by the pid on the run, when the
+            # run's worker is on this host (the same pid elsewhere is another process).
             run = self.instance.get_run_by_id(run_id)
-            pid = None if run is None else worker_pid(run.tags)
+            if run is None or not is_on_this_host(run.tags):
+                return False
+            pid = worker_pid(run.tags)
             return pid is not None and terminate_pid(pid)
         if proc.poll() is not None:
             return False
