@@ -4,57 +4,35 @@ An ``OpDefinition`` wraps a user function with named inputs (``In``), outputs (`
 a config schema, the resource keys it needs and a retry policy. Inside ``@graph`` / ``@job``
 composition, calling an op records a node instead of running it (see ``composition.py``);
 outside composition, calling it runs the function directly (direct invocation).
+
+The input and output values are defined in ``op_io``, the reading of the function's
+signature in ``op_signature``; their names stay importable from here.
 """
 
 from __future__ import annotations
 
 import inspect
 import random
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Annotated, Any, get_args, get_origin
+from typing import Any
 
 from tocsin.definitions.config import HasConfigSchema
-from tocsin.errors import (
-    CheckError,
-    DagsterInvalidDefinitionError,
-    DagsterInvalidInvocationError,
-)
-from tocsin.model.asset_key import AssetKey
-from tocsin.model.metadata import normalize_metadata
-
-_VALID_NAME = re.compile(r"^[A-Za-z0-9_]+$")
-_CONTEXT_NAMES = frozenset({"context", "_context", "context_", "_"})
-_CONTEXT_TYPE_NAMES = ("OpExecutionContext", "AssetExecutionContext")
-RESOURCE_PARAM_MARKER = "tocsin_resource_param"
-
-
-def check_valid_name(name: str, what: str = "name") -> str:
-    """Return ``name`` if it is a valid definition name, else raise saying how to fix it."""
-    if not isinstance(name, str) or not _VALID_NAME.match(name):
-        raise DagsterInvalidDefinitionError(
-            f'"{name}" is not a valid {what}. Names must be in regex ^[A-Za-z0-9_]+$ '
-            "(letters, digits and underscores)."
-        )
-    return name
-
-
-class _NoValue:
-    def __repr__(self) -> str:
-        return "NoValue"
-
-
-NO_VALUE: Any = _NoValue()
-
-
-class Nothing:
-    """The type of an input or output that carries no value, only an ordering dependency."""
-
-
-def is_nothing(dagster_type: Any) -> bool:
-    return dagster_type is Nothing or dagster_type is type(None)
+from tocsin.definitions.op_io import NO_VALUE as NO_VALUE
+from tocsin.definitions.op_io import DynamicOut as DynamicOut
+from tocsin.definitions.op_io import DynamicOutput as DynamicOutput
+from tocsin.definitions.op_io import In as In
+from tocsin.definitions.op_io import Nothing as Nothing
+from tocsin.definitions.op_io import Out as Out
+from tocsin.definitions.op_io import Output as Output
+from tocsin.definitions.op_io import check_valid_name as check_valid_name
+from tocsin.definitions.op_io import is_nothing as is_nothing
+from tocsin.definitions.op_signature import RESOURCE_PARAM_MARKER as RESOURCE_PARAM_MARKER
+from tocsin.definitions.op_signature import _read_signature as _read_signature
+from tocsin.definitions.op_signature import is_config_annotation as is_config_annotation
+from tocsin.definitions.op_signature import is_resource_annotation as is_resource_annotation
+from tocsin.errors import CheckError, DagsterInvalidDefinitionError, DagsterInvalidInvocationError
 
 
 class Backoff(Enum):
@@ -109,250 +87,6 @@ class RetryPolicy:
         elif self.jitter is Jitter.PLUS_MINUS:
             base = max(0.0, base + base * (random.random() * 2 - 1))
         return base
-
-
-class In:
-    """Describes an op input.
-
-    Args:
-        dagster_type: the expected type (a Python type, ``Nothing`` or None for any).
-        description: free text.
-        default_value: used when the input has no upstream.
-        metadata: free-form metadata.
-        asset_key: load this asset through the IO manager when the input has no upstream.
-        input_manager_key: the resource key of the manager that loads the input.
-    """
-
-    def __init__(
-        self,
-        dagster_type: Any = None,
-        description: str | None = None,
-        default_value: Any = NO_VALUE,
-        metadata: Mapping[str, Any] | None = None,
-        asset_key: Any = None,
-        input_manager_key: str | None = None,
-        asset_partitions: Any = None,
-    ):
-        self.dagster_type = dagster_type
-        self.description = description
-        self.default_value = default_value
-        self.metadata = dict(metadata or {})
-        self.asset_key = None if asset_key is None else AssetKey.from_coercible(asset_key)
-        self.input_manager_key = input_manager_key
-        self.asset_partitions = asset_partitions
-
-    @property
-    def has_default_value(self) -> bool:
-        return self.default_value is not NO_VALUE
-
-    @property
-    def is_nothing(self) -> bool:
-        return is_nothing(self.dagster_type)
-
-    def __repr__(self) -> str:
-        return f"In(dagster_type={self.dagster_type!r}, asset_key={self.asset_key!r})"
-
-
-class Out:
-    """Describes an op output.
-
-    Args:
-        dagster_type: the expected type (a Python type, ``Nothing`` or None for any).
-        description: free text.
-        is_required: whether the op must produce this output.
-        io_manager_key: the resource key of the IO manager that stores it.
-        metadata: metadata attached to every value of this output.
-        asset_key: when set, handling the output records an asset materialization.
-    """
-
-    is_dynamic = False
-
-    def __init__(
-        self,
-        dagster_type: Any = None,
-        description: str | None = None,
-        is_required: bool = True,
-        io_manager_key: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        asset_key: Any = None,
-        code_version: str | None = None,
-    ):
-        self.dagster_type = dagster_type
-        self.description = description
-        self.is_required = is_required
-        self.io_manager_key = io_manager_key or "io_manager"
-        self.metadata = dict(metadata or {})
-        self.asset_key = None if asset_key is None else AssetKey.from_coercible(asset_key)
-        self.code_version = code_version
-
-    @property
-    def is_nothing(self) -> bool:
-        return is_nothing(self.dagster_type)
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(dagster_type={self.dagster_type!r}, "
-            f"is_required={self.is_required}, io_manager_key={self.io_manager_key!r})"
-        )
-
-
-class DynamicOut(Out):
-    """An output that yields any number of ``DynamicOutput`` values, each with a mapping key."""
-
-    is_dynamic = True
-
-
-class Output:
-    """A value an op produces for one of its outputs, with optional metadata.
-
-    Args:
-        value: the value.
-        output_name: which output (``"result"`` for a single-output op).
-        metadata: metadata recorded with the output (and its materialization, if any).
-    """
-
-    def __init__(
-        self,
-        value: Any = None,
-        output_name: str = "result",
-        metadata: Mapping[str, Any] | None = None,
-        data_version: Any = None,
-        tags: Mapping[str, str] | None = None,
-    ):
-        if not isinstance(output_name, str):
-            raise CheckError(f"Output output_name must be a str, got {output_name!r}.")
-        self.value = value
-        self.output_name = output_name
-        self.metadata = normalize_metadata(metadata)
-        self.data_version = data_version
-        self.tags = dict(tags or {})
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            type(other) is type(self)
-            and other.value == self.value  # type: ignore[attr-defined]
-            and other.output_name == self.output_name  # type: ignore[attr-defined]
-            and other.metadata == self.metadata  # type: ignore[attr-defined]
-        )
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, self.output_name))
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.value!r}, output_name={self.output_name!r})"
-
-
-class DynamicOutput(Output):
-    """One value of a ``DynamicOut``; downstream mapped steps run once per mapping key."""
-
-    def __init__(
-        self,
-        value: Any,
-        mapping_key: str,
-        output_name: str = "result",
-        metadata: Mapping[str, Any] | None = None,
-    ):
-        if not isinstance(mapping_key, str) or not _VALID_NAME.match(mapping_key):
-            raise DagsterInvalidDefinitionError(
-                f"DynamicOutput mapping_key {mapping_key!r} is not valid: use letters, digits "
-                "and underscores only (regex ^[A-Za-z0-9_]+$)."
-            )
-        super().__init__(value, output_name, metadata)
-        self.mapping_key = mapping_key
-
-    def __eq__(self, other: object) -> bool:
-        return super().__eq__(other) and other.mapping_key == self.mapping_key  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, self.output_name, self.mapping_key))
-
-
-# ---------------------------------------------------------------------------- signature
-
-
-def _resolved_parameters(fn: Callable[..., Any]) -> list[inspect.Parameter]:
-    try:
-        return list(inspect.signature(fn, eval_str=True).parameters.values())
-    except Exception:  # string annotations naming things not importable here
-        return list(inspect.signature(fn).parameters.values())
-
-
-def _is_context_param(param: inspect.Parameter) -> bool:
-    if param.name in _CONTEXT_NAMES:
-        return True
-    annotation = param.annotation
-    name = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
-    return any(t in str(name) for t in _CONTEXT_TYPE_NAMES)
-
-
-def is_resource_annotation(annotation: Any) -> bool:
-    """True for ``ResourceParam[...]`` and ``ConfigurableResource`` subclasses."""
-    if get_origin(annotation) is Annotated:
-        return RESOURCE_PARAM_MARKER in get_args(annotation)[1:]
-    return isinstance(annotation, type) and getattr(annotation, "_tocsin_is_resource", False)
-
-
-def is_config_annotation(annotation: Any) -> bool:
-    """True for subclasses of the pydantic-backed ``Config`` (not resources)."""
-    if not isinstance(annotation, type) or is_resource_annotation(annotation):
-        return False
-    return any(
-        c.__name__ == "Config" and c.__module__.startswith("tocsin.definitions.config")
-        for c in annotation.__mro__[1:]
-    )
-
-
-@dataclass(frozen=True)
-class _Signature:
-    has_context: bool
-    input_names: tuple[str, ...]
-    resource_params: tuple[str, ...]
-    config_param: str | None
-    config_cls: Any
-    has_kwargs: bool
-    annotations: Mapping[str, Any]
-    defaults: Mapping[str, Any]
-
-
-def _read_signature(fn: Callable[..., Any], what: str) -> _Signature:
-    params = _resolved_parameters(fn)
-    has_context = bool(params) and _is_context_param(params[0])
-    rest = params[1:] if has_context else params
-    inputs: list[str] = []
-    resources: list[str] = []
-    config_param = None
-    config_cls = None
-    has_kwargs = False
-    annotations: dict[str, Any] = {}
-    defaults: dict[str, Any] = {}
-    for p in rest:
-        if p.kind is inspect.Parameter.VAR_KEYWORD:
-            has_kwargs = True
-            continue
-        if p.kind is inspect.Parameter.VAR_POSITIONAL:
-            raise DagsterInvalidDefinitionError(
-                f"{what} has a *{p.name} parameter; name each input as its own parameter."
-            )
-        if is_resource_annotation(p.annotation):
-            resources.append(p.name)
-        elif is_config_annotation(p.annotation):
-            config_param, config_cls = p.name, p.annotation
-        else:
-            inputs.append(p.name)
-            if p.annotation is not inspect.Parameter.empty:
-                annotations[p.name] = p.annotation
-            if p.default is not inspect.Parameter.empty:
-                defaults[p.name] = p.default
-    return _Signature(
-        has_context,
-        tuple(inputs),
-        tuple(resources),
-        config_param,
-        config_cls,
-        has_kwargs,
-        annotations,
-        defaults,
-    )
 
 
 # ---------------------------------------------------------------------------- definition
