@@ -253,9 +253,13 @@ class ScheduleLoop(BackgroundTicks):
         if state is None or STARTED_AT not in state.extra:
             # Started now (by default status) or by a user who left no start time: nothing
             # before this moment is ever run.
-            base = state or fresh_state(location.name, info)
-            started = replace(base, extra={**base.extra, STARTED_AT: now.timestamp()})
-            state = self.instance.ticks.add_instigator_state(started)
+            # Only that key is written, so a stop made meanwhile is not undone.
+            state = self.instance.ticks.set_instigator_status(
+                origin,
+                None,
+                {STARTED_AT: now.timestamp()},
+                default=state or fresh_state(location.name, info),
+            )
         try:  # a bad cron string or option fails this schedule only
             policy = SchedulePolicy.resolve(info.extras, self.policy_defaults)
             key = cron_key(info, policy)

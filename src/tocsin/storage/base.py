@@ -260,12 +260,13 @@ class TickStore(ABC):
     def set_instigator_status(
         self,
         origin_id: str,
-        status: InstigatorStatus,
+        status: InstigatorStatus | None,
         extra_changes: Mapping[str, Any] | None = None,
         *,
         default: InstigatorState | None = None,
     ) -> InstigatorState:
-        """Set an instigator's status and some keys of its ``extra``, nothing else.
+        """Set an instigator's status (None: leave it) and some keys of its ``extra``, nothing
+        else.
 
         The cursor, the last tick and the other ``extra`` keys stay as stored, so a change
         made through the web UI or the CLI never undoes what a daemon wrote meanwhile. A
@@ -279,6 +280,7 @@ class TickStore(ABC):
         """
         state = self.get_instigator_state(origin_id) or _require_default(origin_id, default)
         extra = {**state.extra, **(extra_changes or {})}
+        status = state.status if status is None else status
         return self.add_instigator_state(replace(state, status=status, extra=extra))
 
     def set_instigator_cursor(

@@ -289,7 +289,7 @@ class SqlTickStore(TickStore):
     def set_instigator_status(
         self,
         origin_id: str,
-        status: InstigatorStatus,
+        status: InstigatorStatus | None,
         extra_changes: Mapping[str, Any] | None = None,
         *,
         default: InstigatorState | None = None,
@@ -297,7 +297,8 @@ class SqlTickStore(TickStore):
         extra_changes = dict(extra_changes or {})
 
         def change(state: InstigatorState) -> InstigatorState:
-            return replace(state, status=status, extra={**state.extra, **extra_changes})
+            kept = state.status if status is None else status
+            return replace(state, status=kept, extra={**state.extra, **extra_changes})
 
         return self._change_state(origin_id, default, change)
 

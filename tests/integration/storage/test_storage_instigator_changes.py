@@ -71,3 +71,14 @@ def test_a_missing_state_without_a_default_is_a_clear_error(storage):
     with pytest.raises(NotFoundError, match="pass default="):
         storage.set_instigator_cursor(ORIGIN, "c1")
     assert storage.all_instigator_state() == []
+
+
+def test_no_status_changes_only_the_extra_keys(storage):
+    """The schedule loop records its start time this way: a stop made meanwhile stays."""
+    storage.add_instigator_state(replace(DEFAULT, status=InstigatorStatus.RUNNING))
+    storage.set_instigator_status(ORIGIN, InstigatorStatus.STOPPED)  # the user, meanwhile
+    kept = storage.set_instigator_status(ORIGIN, None, {"started_at": 2.0}, default=DEFAULT)
+    assert (kept.status, kept.extra) == (InstigatorStatus.STOPPED, {"started_at": 2.0})
+    fresh = replace(DEFAULT, origin_id="loc:sensor:new", name="new")
+    made = storage.set_instigator_status("loc:sensor:new", None, {"started_at": 3.0}, default=fresh)
+    assert made.status == InstigatorStatus.DECLARED_IN_CODE

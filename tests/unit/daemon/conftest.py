@@ -40,6 +40,13 @@ class FakeTicks:
 
     update_instigator_state = add_instigator_state
 
+    def set_instigator_status(self, origin_id, status, extra_changes=None, *, default=None):
+        state = self.states.get(origin_id) or default
+        assert state is not None, origin_id
+        extra = {**state.extra, **(extra_changes or {})}
+        status = state.status if status is None else status
+        return self.add_instigator_state(replace(state, status=status, extra=extra))
+
     def create_tick(self, tick: Tick) -> Tick:
         tick = replace(tick, tick_id=next(self._ids))
         self.ticks[tick.tick_id] = tick
