@@ -184,7 +184,7 @@ _EXPORTS: dict[str, str] = {
     "RepositorySelector": "tocsin.automation.run_status_sensor",
     "RunFailureSensorContext": "tocsin.automation.run_status_sensor",
     "RunStatusSensorContext": "tocsin.automation.run_status_sensor",
-    "RunStatusSensorDefinition": "tocsin.automation.run_status_sensor",
+    "RunStatusSensorDefinition": "tocsin.automation.run_status_definition",
     "build_run_status_sensor_context": "tocsin.automation.run_status_sensor",
     "make_email_on_run_failure_sensor": "tocsin.automation.run_status_sensor",
     "run_failure_sensor": "tocsin.automation.run_status_sensor",
