@@ -174,9 +174,9 @@ _EXPORTS: dict[str, str] = {
     # automation: asset sensors
     "AssetSensorDefinition": "tocsin.automation.asset_sensor",
     "MultiAssetSensorDefinition": "tocsin.automation.multi_asset_sensor",
-    "MultiAssetSensorEvaluationContext": "tocsin.automation.multi_asset_sensor",
+    "MultiAssetSensorEvaluationContext": "tocsin.automation.multi_asset_context",
     "asset_sensor": "tocsin.automation.asset_sensor",
-    "build_multi_asset_sensor_context": "tocsin.automation.multi_asset_sensor",
+    "build_multi_asset_sensor_context": "tocsin.automation.multi_asset_context",
     "multi_asset_sensor": "tocsin.automation.multi_asset_sensor",
     # automation: run status sensors
     "CodeLocationSelector": "tocsin.automation.run_status_sensor",
