@@ -192,15 +192,21 @@ def write_fenced_tick(
     new_runs: Sequence[Any] = (),
     cursor: str | None = None,
     state: Any = None,
+    *,
+    enqueue: Sequence[str] = (),
 ) -> list[Any]:
-    """``instance.ticks.write_tick`` fenced by ``fence`` (unfenced when it is None).
+    """``instance.ticks.write_tick`` fenced by ``fence`` (unfenced when it is None), inserting
+    the runs in ``enqueue`` QUEUED (see ``run_queue.enqueued_with_tick``).
 
     Raises:
         TickClaimLostError: another daemon took the tick's claim over; nothing was written.
     """
-    if fence is None:
-        return list(instance.ticks.write_tick(tick, new_runs, cursor, state))
-    return list(instance.ticks.write_tick(tick, new_runs, cursor, state, lease=fence))
+    options: dict[str, Any] = {}
+    if fence is not None:
+        options["lease"] = fence
+    if enqueue:
+        options["enqueue"] = enqueue
+    return list(instance.ticks.write_tick(tick, new_runs, cursor, state, **options))
 
 
 def record_claim_lost(instance: Any, tick: Any, error: TickClaimLostError) -> str:

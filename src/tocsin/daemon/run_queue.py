@@ -167,7 +167,8 @@ class QueuedCoordinator:
     def submit(self, runs: Sequence[DagsterRun]) -> list[str]:
         from tocsin.daemon.overlap import is_held
 
-        runs = [run for run in runs if not is_held(run)]
+        # A run its tick already inserted QUEUED (``enqueued_with_tick``) needs nothing more.
+        runs = [r for r in runs if not is_held(r) and r.status == DagsterRunStatus.NOT_STARTED]
         batch = getattr(self.instance, "enqueue_runs", None)
         if batch is not None:
             return list(batch([run.run_id for run in runs]))
@@ -179,6 +180,21 @@ class QueuedCoordinator:
             self.instance.enqueue_run(current)
             queued.append(run.run_id)
         return queued
+
+
+def enqueued_with_tick(coordinator: Any, runs: Sequence[DagsterRun]) -> list[str]:
+    """Ids of the runs a tick's own transaction should insert QUEUED.
+
+    With the queued coordinator, submitting a run only marks it QUEUED with a RUN_ENQUEUED
+    event, so the tick does that itself for every run no overlap policy holds: one
+    transaction instead of two, and a crash after the commit leaves nothing to submit. Other
+    coordinators launch runs, which happens after the commit.
+    """
+    if not isinstance(coordinator, QueuedCoordinator):
+        return []
+    from tocsin.daemon.overlap import is_held
+
+    return [run.run_id for run in runs if not is_held(run)]
 
 
 def priority_of(run: DagsterRun) -> int:

@@ -71,6 +71,7 @@ from tocsin.daemon.pause import (
     paused,
 )
 from tocsin.daemon.policy import policy_for
+from tocsin.daemon.run_queue import enqueued_with_tick
 from tocsin.daemon.sensors import instance_ref_for
 from tocsin.daemon.why import EVALUATION_TIMEOUT, PAUSED, NotRun, duplicate_keys, with_not_run
 from tocsin.errors import DagsterInvariantViolationError, TickClaimLostError
@@ -331,7 +332,8 @@ class ScheduleLoop(BackgroundTicks):
     def _write_tick(self, tick: Tick, runs, cursor: str | None, state, now: datetime):
         """``write_tick`` fenced by the tick's claim when daemons share the instance."""
         fence = self.claims.fence(tick.instigator_origin_id, now) if self.claims.shared else None
-        return write_fenced_tick(self.instance, fence, tick, runs, cursor, state)
+        enqueue = enqueued_with_tick(self.coordinator, runs)
+        return write_fenced_tick(self.instance, fence, tick, runs, cursor, state, enqueue=enqueue)
 
     def _tick_one(
         self,

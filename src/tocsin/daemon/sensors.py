@@ -65,6 +65,7 @@ from tocsin.daemon.pause import (
 )
 from tocsin.daemon.policy import RunPolicy, policy_for
 from tocsin.daemon.policy import policy_defaults as read_policy_defaults
+from tocsin.daemon.run_queue import enqueued_with_tick
 from tocsin.daemon.why import EVALUATION_TIMEOUT, PAUSED, NotRun, duplicate_keys, with_not_run
 from tocsin.errors import TickClaimLostError
 from tocsin.model.errors_info import SerializableErrorInfo
@@ -240,7 +241,8 @@ class SensorLoop(BackgroundTicks):
     def _write_tick(self, tick: Tick, runs, cursor: str | None, state, now: datetime):
         """``write_tick`` fenced by the tick's claim when daemons share the instance."""
         fence = self.claims.fence(tick.instigator_origin_id, now) if self.claims.shared else None
-        return write_fenced_tick(self.instance, fence, tick, runs, cursor, state)
+        enqueue = enqueued_with_tick(self.coordinator, runs)
+        return write_fenced_tick(self.instance, fence, tick, runs, cursor, state, enqueue=enqueue)
 
     def _record(self, location, info, state, tick: Tick, evaluation: Evaluation, now: datetime):
         policy = policy_for(info, self.policy_defaults)

@@ -45,6 +45,7 @@ from tocsin.model.events import (
     EventLogRecord,
     EventRecordsFilter,
     JobFailureData,
+    run_enqueued_entry,
 )
 from tocsin.model.run import DagsterRun, DagsterRunStatus, RunRecord, RunsFilter
 
@@ -660,18 +661,7 @@ class DagsterInstance:
         }
         pid = os.getpid()
         entries = [
-            EventLogEntry(
-                run_id=run_id,
-                job_name=job_name,
-                user_message="",
-                dagster_event=DagsterEvent(
-                    event_type_value=DagsterEventType.RUN_ENQUEUED.value,
-                    job_name=job_name,
-                    message=f"Run {run_id} was enqueued.",
-                    pid=pid,
-                ),
-            )
-            for run_id, job_name in waiting.items()
+            run_enqueued_entry(run_id, job_name, pid) for run_id, job_name in waiting.items()
         ]
         self.handle_new_events(entries)
         return [run_id for run_id in run_ids if run_id in waiting]

@@ -465,6 +465,21 @@ class EventLogEntry:
         )
 
 
+def run_enqueued_entry(run_id: str, job_name: str, pid: int | None = None) -> EventLogEntry:
+    """The RUN_ENQUEUED event that marks a run QUEUED for the queued run coordinator."""
+    return EventLogEntry(
+        run_id=run_id,
+        job_name=job_name,
+        user_message="",
+        dagster_event=DagsterEvent(
+            event_type_value=DagsterEventType.RUN_ENQUEUED.value,
+            job_name=job_name,
+            message=f"Run {run_id} was enqueued.",
+            pid=pid,
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class EventLogRecord:
     """An event log entry with the storage id it was given."""

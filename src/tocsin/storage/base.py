@@ -7,7 +7,7 @@ backend subclasses the ones it provides; a missing method fails when the class i
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -315,6 +315,7 @@ class TickStore(ABC):
         state: InstigatorState | None = None,
         *,
         lease: LeaseFence | None = None,
+        enqueue: Collection[str] = (),
     ) -> list[DagsterRun]:
         """Record a finished evaluation in ONE transaction.
 
@@ -332,9 +333,12 @@ class TickStore(ABC):
                 that ``lease.owner`` still holds the lease ``lease.name``, unexpired at
                 ``lease.now``; a daemon whose tick claim passed to another daemon while it
                 evaluated thus commits nothing.
+            enqueue: ids among ``new_runs`` to insert QUEUED, each with its RUN_ENQUEUED
+                event in the same transaction (what the queued run coordinator's submission
+                would do right after the commit).
 
         Returns:
-            The runs inserted, in request order.
+            The runs inserted, in request order (those in ``enqueue`` QUEUED).
 
         Raises:
             TickClaimLostError: ``lease`` is no longer held by its owner; nothing is written.

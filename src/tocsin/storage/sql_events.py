@@ -40,7 +40,7 @@ _INSERT_EVENTS_ORDERED = sa.insert(t.event_logs).returning(
 )
 
 
-def _entry_row(entry: EventLogEntry) -> dict[str, Any]:
+def event_row(entry: EventLogEntry) -> dict[str, Any]:
     event = entry.dagster_event
     asset_key = None if event is None else event.asset_key
     return {
@@ -134,7 +134,7 @@ class SqlEventLog(EventLog):
     ) -> list[EventLogEntry]:
         if not entries and not run_changes:
             return []
-        rows = [_entry_row(entry) for entry in entries]
+        rows = [event_row(entry) for entry in entries]
         with self._write() as conn:
             ids: list[int] = []
             if rows:

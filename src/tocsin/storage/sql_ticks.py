@@ -13,7 +13,8 @@ what a daemon wrote meanwhile.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -21,10 +22,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from tocsin.errors import NotFoundError, TickClaimLostError
-from tocsin.model.run import DagsterRun
+from tocsin.model.events import run_enqueued_entry
+from tocsin.model.run import DagsterRun, DagsterRunStatus
 from tocsin.model.ticks import InstigatorState, InstigatorStatus, InstigatorType, Tick, TickStatus
 from tocsin.storage import schema as t
 from tocsin.storage.base import LeaseFence, TickStore
+from tocsin.storage.sql_events import event_row
 
 
 def _utcnow() -> datetime:
@@ -40,6 +43,7 @@ class SqlTickStore(TickStore):
     _read: Any
     _upsert: Any
     _insert_runs: Any
+    _insert_events: Any
     _checkpoint: Any
     insert_ignore: Any
 
@@ -121,11 +125,18 @@ class SqlTickStore(TickStore):
         state: InstigatorState | None = None,
         *,
         lease: LeaseFence | None = None,
+        enqueue: Collection[str] = (),
     ) -> list[DagsterRun]:
+        wanted = set(enqueue)
+        if wanted:
+            queued = DagsterRunStatus.QUEUED
+            new_runs = [replace(r, status=queued) if r.run_id in wanted else r for r in new_runs]
         with self._write() as conn:
             if lease is not None:
                 self._check_fence(conn, lease)
             made, skipped = self._insert_runs(conn, new_runs)
+            if wanted:
+                self._store_enqueued(conn, [r for r in made if r.run_id in wanted])
             self._checkpoint("runs")
             tick = replace(
                 tick,
@@ -141,6 +152,14 @@ class SqlTickStore(TickStore):
                 self._write_state(conn, state)
             self._checkpoint("state")
         return made
+
+    def _store_enqueued(self, conn: sa.Connection, runs: Sequence[DagsterRun]) -> None:
+        """The RUN_ENQUEUED event of each run inserted QUEUED, on the tick's connection."""
+        if not runs:
+            return
+        pid = os.getpid()
+        entries = [run_enqueued_entry(run.run_id, run.job_name, pid) for run in runs]
+        self._insert_events(conn, [event_row(entry) for entry in entries])
 
     def _state_for_tick(
         self, conn: sa.Connection, tick: Tick, cursor: str | None, state: InstigatorState | None

@@ -138,3 +138,29 @@ def test_heartbeats_and_settings(storage):
     storage.set_kv({"a": "1", "b": "2"})
     storage.set_kv({"a": "3"})
     assert storage.get_kv(["a", "b", "c"]) == {"a": "3", "b": "2"}
+
+
+def test_write_tick_can_insert_its_runs_queued_with_their_enqueued_events(storage):
+    """The queued coordinator's submission, done in the tick's own transaction."""
+    from tocsin.model.events import DagsterEventType, EventRecordsFilter
+    from tocsin.model.run import DagsterRunStatus
+
+    storage.write_tick(tick(0, TickStatus.SUCCESS), [keyed("a")], None, state())
+    again, fresh, unkeyed = keyed("a"), keyed("b"), DagsterRun(job_name="j")
+    left = DagsterRun(job_name="j", tags={INSTIGATOR_TAG: ORIGIN, RUN_KEY_TAG: "c"})
+    made = storage.write_tick(
+        tick(1, TickStatus.SUCCESS),
+        [again, fresh, unkeyed, left],
+        None,
+        state(),
+        enqueue=[again.run_id, fresh.run_id, unkeyed.run_id],
+    )
+    assert [r.run_id for r in made] == [fresh.run_id, unkeyed.run_id, left.run_id]
+    statuses = {r.run_id: storage.get_run_by_id(r.run_id).status for r in made}
+    assert statuses == {
+        fresh.run_id: DagsterRunStatus.QUEUED,
+        unkeyed.run_id: DagsterRunStatus.QUEUED,
+        left.run_id: DagsterRunStatus.NOT_STARTED,
+    }
+    enqueued = storage.get_event_records(EventRecordsFilter(DagsterEventType.RUN_ENQUEUED))
+    assert sorted(r.run_id for r in enqueued) == sorted([fresh.run_id, unkeyed.run_id])

@@ -56,7 +56,9 @@ class FakeTicks:
         self.ticks[tick.tick_id] = tick
         return tick
 
-    def write_tick(self, tick, new_runs=(), cursor=None, state=None):
+    def write_tick(self, tick, new_runs=(), cursor=None, state=None, *, enqueue=()):
+        queued = DagsterRunStatus.QUEUED
+        new_runs = [replace(r, status=queued) if r.run_id in enqueue else r for r in new_runs]
         inserted = self._runs.add_runs(new_runs)
         tick = replace(tick, run_ids=tuple(r.run_id for r in inserted))
         if tick.tick_id is None:
