@@ -15,6 +15,7 @@ runs or failed ticks (0: never, even when tocsin.yaml sets a default).
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from typing import Any
 
@@ -64,3 +65,12 @@ def pause_problem(value: Any) -> str | None:
             f"got {value!r}."
         )
     return None
+
+
+def seconds_of(value: Any) -> float | None:
+    """A number of seconds or a ``timedelta`` as float seconds (None stays None)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    return float(value)

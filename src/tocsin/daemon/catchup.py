@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tocsin.automation.policies import seconds_of
 from tocsin.daemon.why import (
     CATCHUP_LATEST,
     CATCHUP_LIMIT,
@@ -77,15 +78,6 @@ def normalize_catchup(value: Any) -> str:
         f"catchup must be one of {', '.join(repr(c) for c in CATCHUP_CHOICES)} "
         f"(or True for 'all', False for 'none'), got {value!r}."
     )
-
-
-def seconds_of(value: Any) -> float | None:
-    """A number of seconds or a ``timedelta`` as float seconds (None stays None)."""
-    if value is None:
-        return None
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    return float(value)
 
 
 @dataclass(frozen=True)

@@ -236,7 +236,7 @@ def schedule_info(schedule_def: Any) -> InstigatorInfo:
 def schedule_extras(schedule_def: Any) -> dict[str, Any]:
     """The schedule's tocsin options the daemon reads, as plain data (seconds for durations,
     text for the DST policy); options left unset are left out, so instance settings apply."""
-    from tocsin.daemon.catchup import seconds_of
+    from tocsin.automation.policies import seconds_of
 
     values = {
         "catchup": getattr(schedule_def, "catchup", None),
