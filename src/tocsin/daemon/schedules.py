@@ -147,6 +147,18 @@ class _ClaimLost(Exception):
         self.outcome = outcome
 
 
+def handled(state: InstigatorState, scheduled: datetime, status: TickStatus, now: datetime):
+    """The state after a tick for ``scheduled``: that time is handled, the cursor unchanged."""
+    return state_after_tick(
+        state,
+        now=now,
+        status=status,
+        cursor=state.cursor,
+        last_run_key=None,
+        **{LAST_SCHEDULED: scheduled.timestamp()},
+    )
+
+
 class ScheduleLoop(BackgroundTicks):
     """Ticks the running schedules of some code locations (see the module docstring).
 
@@ -314,14 +326,7 @@ class ScheduleLoop(BackgroundTicks):
             scheduled_execution_time=plan.newest,
         )
         tick = self.instance.ticks.create_tick(with_not_run(tick, plan.not_run))
-        new_state = state_after_tick(
-            state,
-            now=now,
-            status=TickStatus.SKIPPED,
-            cursor=state.cursor,
-            last_run_key=None,
-            **{LAST_SCHEDULED: plan.newest.timestamp()},
-        )
+        new_state = handled(state, plan.newest, TickStatus.SKIPPED, now)
         try:
             self._write_tick(tick, [], None, new_state, now)
         except TickClaimLostError as lost:
@@ -412,14 +417,7 @@ class ScheduleLoop(BackgroundTicks):
         tick = with_not_run(tick, not_run + plan.not_run)
         # The handled time moves on even after a FAILURE: that time is over; the next one
         # is evaluated when it comes (the FAILURE tick records what went wrong).
-        new_state = state_after_tick(
-            state,
-            now=now,
-            status=status,
-            cursor=state.cursor,
-            last_run_key=None,
-            **{LAST_SCHEDULED: scheduled.timestamp()},
-        )
+        new_state = handled(state, scheduled, status, now)
         new_state, note = count_tick(new_state, status, policy.pause_after_failures, now)
         if note is not None:
             tick = noted(tick, note)
@@ -439,13 +437,6 @@ class ScheduleLoop(BackgroundTicks):
             TickStatus.SKIPPED, skip_reason=note, log_lines=evaluation.log_lines, end_timestamp=now
         )
         tick = noted(with_not_run(tick, [NotRun(PAUSED, note, scheduled_time=scheduled)]), note)
-        new_state = state_after_tick(
-            state,
-            now=now,
-            status=TickStatus.SKIPPED,
-            cursor=state.cursor,
-            last_run_key=None,
-            **{LAST_SCHEDULED: scheduled.timestamp()},
-        )
+        new_state = handled(state, scheduled, TickStatus.SKIPPED, now)
         self._write_tick(tick, (), None, paused(new_state, note, now), now)
         return TickOutcome(state.origin_id, TickStatus.SKIPPED, tick.tick_id, skip_reason=note)
